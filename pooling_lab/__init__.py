@@ -1,0 +1,46 @@
+"""pooling_lab: pooling layers with explicit forward and backward passes, in NumPy.
+
+The companion package of the *pooling-lab* course on how backpropagation flows through pooling.
+
+- :mod:`pooling_lab.functional`: ``max_pool2d``, ``avg_pool2d``, ``max_unpool2d`` and their 1-D
+  twins, with PyTorch's names, defaults and semantics, plus their ``*_backward`` functions.
+- :mod:`pooling_lab.layers`: the same as layers with ``forward``/``backward``, re-exported here.
+- :mod:`pooling_lab.reference`: slow plain-loop implementations, the readable specification.
+- :mod:`pooling_lab.gradcheck`: finite-difference checks of any backward pass.
+
+Examples
+--------
+>>> import numpy as np
+>>> import pooling_lab as pl
+>>> pl.MaxPool2d(2)(np.arange(16.).reshape(1, 1, 4, 4))
+array([[[[ 5.,  7.],
+         [13., 15.]]]])
+"""
+
+from . import functional, gradcheck, reference
+from .layers import (
+    AvgPool1d,
+    AvgPool2d,
+    Layer,
+    MaxPool1d,
+    MaxPool2d,
+    MaxUnpool1d,
+    MaxUnpool2d,
+    ReLU,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AvgPool1d",
+    "AvgPool2d",
+    "Layer",
+    "MaxPool1d",
+    "MaxPool2d",
+    "MaxUnpool1d",
+    "MaxUnpool2d",
+    "ReLU",
+    "functional",
+    "gradcheck",
+    "reference",
+]

@@ -1,0 +1,379 @@
+"""Layers with an explicit ``forward`` and ``backward``, in the style of Torch7's ``nn``.
+
+``forward(x)`` computes the output and keeps exactly what ``backward`` will need (for max
+pooling: the indices of the winners, nothing else). ``backward(grad_output)`` takes dL/d(output)
+and returns dL/d(input). Calling a layer is the same as calling its ``forward``.
+
+Examples
+--------
+>>> import numpy as np
+>>> import pooling_lab as pl
+>>> pool = pl.MaxPool2d(2)
+>>> x = np.array([[[1., 2.], [4., 3.]]])
+>>> pool(x)
+array([[[4.]]])
+>>> pool.backward(np.array([[[10.]]]))
+array([[[ 0.,  0.],
+        [10.,  0.]]])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from . import functional as F
+from ._core import max_unpool_backward
+from ._params import make_window
+
+IntOrTuple = int | Sequence[int]
+
+__all__ = [
+    "AvgPool1d",
+    "AvgPool2d",
+    "Layer",
+    "MaxPool1d",
+    "MaxPool2d",
+    "MaxUnpool1d",
+    "MaxUnpool2d",
+    "ReLU",
+]
+
+
+class Layer:
+    """Base class: ``__call__`` runs ``forward``; ``backward`` needs a ``forward`` first."""
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _saved(self, name: str):
+        """What ``forward`` kept, or a RuntimeError explaining that forward must come first."""
+        value = getattr(self, name, None)
+        if value is None:
+            raise RuntimeError(
+                f"{type(self).__name__}.backward was called before forward: call forward(x) "
+                "first, so the layer knows which input it is differentiating at"
+            )
+        return value
+
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.extra_repr()})"
+
+
+def _show(value):
+    return value if isinstance(value, int) else tuple(value)
+
+
+class _MaxPoolNd(Layer):
+    _n = 0
+    _fn = None
+
+    def __init__(
+        self,
+        kernel_size: IntOrTuple,
+        stride: IntOrTuple | None = None,
+        padding: IntOrTuple = 0,
+        dilation: IntOrTuple = 1,
+        return_indices: bool = False,
+        ceil_mode: bool = False,
+    ) -> None:
+        # Check the arguments now, so a bad layer fails where it is built, not in training.
+        make_window(type(self).__name__, self._n, kernel_size, stride, padding, dilation, ceil_mode)
+        self.kernel_size = kernel_size
+        self.stride = kernel_size if stride is None else stride
+        self.padding = padding
+        self.dilation = dilation
+        self.return_indices = return_indices
+        self.ceil_mode = ceil_mode
+        self.indices = None
+        self.input_shape = None
+
+    def forward(self, x: np.ndarray):
+        """Pool ``x`` and remember the winners' indices and the input's shape."""
+        out, indices = self._fn(
+            x,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.ceil_mode,
+            return_indices=True,
+        )
+        self.indices, self.input_shape = indices, np.shape(x)
+        return (out, indices) if self.return_indices else out
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        """Route ``grad_output`` to the winners: a scatter-add of it at the saved indices."""
+        indices = self._saved("indices")
+        backward = F.max_pool1d_backward if self._n == 1 else F.max_pool2d_backward
+        return backward(grad_output, indices, self.input_shape)
+
+    def extra_repr(self) -> str:
+        return (
+            f"kernel_size={_show(self.kernel_size)}, stride={_show(self.stride)}, "
+            f"padding={_show(self.padding)}, dilation={_show(self.dilation)}, "
+            f"ceil_mode={self.ceil_mode}"
+        )
+
+
+class MaxPool2d(_MaxPoolNd):
+    """2-D max pooling layer; arguments as in :func:`pooling_lab.functional.max_pool2d`.
+
+    Parameters
+    ----------
+    kernel_size, stride, padding, dilation, ceil_mode
+        As in :func:`~pooling_lab.functional.max_pool2d`.
+    return_indices : bool, default False
+        Make ``forward`` return ``(output, indices)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pooling_lab import MaxPool2d
+    >>> pool = MaxPool2d(kernel_size=2, stride=1)
+    >>> pool(np.array([[[1., 5., 2.], [0., 3., 4.]]]))
+    array([[[5., 5.]]])
+    >>> pool.backward(np.ones((1, 1, 2)))  # the 5 won both windows: gradients add
+    array([[[0., 2., 0.],
+            [0., 0., 0.]]])
+    """
+
+    _n = 2
+    _fn = staticmethod(F.max_pool2d)
+
+
+class MaxPool1d(_MaxPoolNd):
+    """1-D max pooling layer; arguments as in :func:`pooling_lab.functional.max_pool1d`.
+
+    Parameters
+    ----------
+    kernel_size, stride, padding, dilation, return_indices, ceil_mode
+        As in :class:`MaxPool2d`, with one value per parameter.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pooling_lab import MaxPool1d
+    >>> MaxPool1d(2)(np.array([[3., 1., 2., 4.]]))
+    array([[3., 4.]])
+    """
+
+    _n = 1
+    _fn = staticmethod(F.max_pool1d)
+
+
+class _AvgPoolNd(Layer):
+    _n = 0
+    _fn = None
+    _backward = None
+
+    def __init__(
+        self,
+        kernel_size: IntOrTuple,
+        stride: IntOrTuple | None = None,
+        padding: IntOrTuple = 0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+    ) -> None:
+        make_window(type(self).__name__, self._n, kernel_size, stride, padding, 1, ceil_mode)
+        self.kernel_size = kernel_size
+        self.stride = kernel_size if stride is None else stride
+        self.padding = padding
+        self.ceil_mode = ceil_mode
+        self.count_include_pad = count_include_pad
+        self.input_shape = None
+
+    def _args(self):
+        return (self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Average-pool ``x``; only its shape is needed later."""
+        out = self._fn(x, *self._args())
+        self.input_shape = np.shape(x)
+        return out
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        """Spread each output gradient evenly over its window."""
+        shape = self._saved("input_shape")
+        return self._backward(grad_output, shape, *self._args())
+
+    def extra_repr(self) -> str:
+        return (
+            f"kernel_size={_show(self.kernel_size)}, stride={_show(self.stride)}, "
+            f"padding={_show(self.padding)}, ceil_mode={self.ceil_mode}, "
+            f"count_include_pad={self.count_include_pad}"
+        )
+
+
+class AvgPool2d(_AvgPoolNd):
+    """2-D average pooling layer; arguments as in :func:`pooling_lab.functional.avg_pool2d`.
+
+    Parameters
+    ----------
+    kernel_size, stride, padding, ceil_mode, count_include_pad
+        As in :func:`~pooling_lab.functional.avg_pool2d`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pooling_lab import AvgPool2d
+    >>> pool = AvgPool2d(2)
+    >>> pool(np.array([[[1., 2.], [3., 6.]]]))
+    array([[[3.]]])
+    >>> pool.backward(np.array([[[1.]]]))
+    array([[[0.25, 0.25],
+            [0.25, 0.25]]])
+    """
+
+    _n = 2
+    _fn = staticmethod(F.avg_pool2d)
+    _backward = staticmethod(F.avg_pool2d_backward)
+
+
+class AvgPool1d(_AvgPoolNd):
+    """1-D average pooling layer; arguments as in :func:`pooling_lab.functional.avg_pool1d`.
+
+    Parameters
+    ----------
+    kernel_size, stride, padding, ceil_mode, count_include_pad
+        As in :class:`AvgPool2d`, with one value per parameter.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pooling_lab import AvgPool1d
+    >>> AvgPool1d(2)(np.array([[1., 3., 5., 7.]]))
+    array([[2., 6.]])
+    """
+
+    _n = 1
+    _fn = staticmethod(F.avg_pool1d)
+    _backward = staticmethod(F.avg_pool1d_backward)
+
+
+class _MaxUnpoolNd(Layer):
+    _n = 0
+    _fn = None
+
+    def __init__(
+        self, kernel_size: IntOrTuple, stride: IntOrTuple | None = None, padding: IntOrTuple = 0
+    ) -> None:
+        make_window(type(self).__name__, self._n, kernel_size, stride, padding, check_padding=False)
+        self.kernel_size = kernel_size
+        self.stride = kernel_size if stride is None else stride
+        self.padding = padding
+        self.indices = None
+
+    def forward(
+        self, x: np.ndarray, indices: np.ndarray, output_size: Sequence[int] | None = None
+    ) -> np.ndarray:
+        """Scatter ``x`` to ``indices`` in zero planes; remember the indices for backward."""
+        out = self._fn(x, indices, self.kernel_size, self.stride, self.padding, output_size)
+        self.indices, self.output_shape = np.asarray(indices), out.shape
+        return out
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        """Gather ``grad_output`` at the saved indices (the gradient with respect to ``x``)."""
+        indices = self._saved("indices")
+        g = np.asarray(grad_output)
+        if g.dtype.kind != "f":
+            raise TypeError(
+                f"{type(self).__name__}.backward: grad_output must have a "
+                f"floating-point dtype, but got dtype {g.dtype}"
+            )
+        if g.shape != self.output_shape:
+            raise ValueError(
+                f"{type(self).__name__}.backward: grad_output must have the "
+                f"unpooled shape {self.output_shape}, but got shape {g.shape}"
+            )
+        n = self._n
+        batch = g.reshape((-1,) + g.shape[-n:])
+        flat = indices.reshape((-1,) + indices.shape[-n:])
+        return max_unpool_backward(batch, flat).reshape(indices.shape)
+
+    def extra_repr(self) -> str:
+        return (
+            f"kernel_size={_show(self.kernel_size)}, stride={_show(self.stride)}, "
+            f"padding={_show(self.padding)}"
+        )
+
+
+class MaxUnpool2d(_MaxUnpoolNd):
+    """Layer form of :func:`pooling_lab.functional.max_unpool2d`.
+
+    Parameters
+    ----------
+    kernel_size, stride, padding
+        The parameters of the max pooling being undone.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pooling_lab import MaxPool2d, MaxUnpool2d
+    >>> pool, unpool = MaxPool2d(2, return_indices=True), MaxUnpool2d(2)
+    >>> out, idx = pool(np.array([[[1., 2.], [4., 3.]]]))
+    >>> unpool(out, idx)
+    array([[[0., 0.],
+            [4., 0.]]])
+    """
+
+    _n = 2
+    _fn = staticmethod(F.max_unpool2d)
+
+
+class MaxUnpool1d(_MaxUnpoolNd):
+    """Layer form of :func:`pooling_lab.functional.max_unpool1d`.
+
+    Parameters
+    ----------
+    kernel_size, stride, padding
+        The parameters of the max pooling being undone.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pooling_lab import MaxUnpool1d
+    >>> MaxUnpool1d(2)(np.array([[5.]]), np.array([[1]]))
+    array([[0., 5.]])
+    """
+
+    _n = 1
+    _fn = staticmethod(F.max_unpool1d)
+
+
+class ReLU(Layer):
+    """``max(0, x)`` elementwise: max pooling over the pair {0, x}.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pooling_lab import ReLU
+    >>> relu = ReLU()
+    >>> relu(np.array([-1., 2.]))
+    array([0., 2.])
+    >>> relu.backward(np.array([7., 7.]))
+    array([0., 7.])
+    """
+
+    def __init__(self) -> None:
+        self.input = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Apply ReLU and keep the input: its sign decides where the gradient passes."""
+        out = F.relu(x)
+        self.input = np.array(x)  # a copy: a later change to x must not change the gradient
+        return out
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        """Pass ``grad_output`` where the input was positive; block it elsewhere."""
+        return F.relu_backward(grad_output, self._saved("input"))

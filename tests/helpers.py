@@ -1,0 +1,54 @@
+"""Input generators shared by the pooling_lab tests."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def random_config(
+    rng: np.random.Generator,
+    n: int,
+    *,
+    dilation: bool = True,
+    tie_heavy: bool | None = None,
+    specials: bool = False,
+    dtype=None,
+) -> dict:
+    """A random valid pooling problem: the input and the keyword arguments of a pool call.
+
+    The spatial sizes are drawn so that the output has at least one element; with dilation a
+    window may still miss the input, which callers handle.
+    """
+    kernel = tuple(int(k) for k in rng.integers(1, 5, n))
+    stride = tuple(int(s) for s in rng.integers(1, 5, n))
+    dil = tuple(int(d) for d in rng.integers(1, 4, n)) if dilation else (1,) * n
+    pad = tuple(int(rng.integers(0, k // 2 + 1)) for k in kernel)
+    ceil_mode = bool(rng.integers(0, 2))
+    spatial = []
+    for k, p, d in zip(kernel, pad, dil):
+        smallest = max(1, d * (k - 1) + 1 - 2 * p)
+        spatial.append(int(rng.integers(smallest, smallest + 7)))
+    lead = [(int(rng.integers(1, 3)), int(rng.integers(1, 4))), (int(rng.integers(1, 4)),)][
+        int(rng.integers(0, 2))
+    ]
+    shape = tuple(lead) + tuple(spatial)
+    if tie_heavy is None:
+        tie_heavy = bool(rng.integers(0, 2))
+    if tie_heavy:  # small integers: many exact ties
+        x = rng.integers(-2, 3, shape).astype(np.float64)
+    else:
+        x = rng.standard_normal(shape)
+    if specials:
+        for value in (np.nan, np.inf, -np.inf):
+            mask = rng.random(shape) < 0.05
+            x[mask] = value
+    if dtype is None:
+        dtype = (np.float32, np.float64)[int(rng.integers(0, 2))]
+    return {
+        "x": x.astype(dtype),
+        "kernel_size": kernel,
+        "stride": stride,
+        "padding": pad,
+        "dilation": dil,
+        "ceil_mode": ceil_mode,
+    }
