@@ -7,6 +7,9 @@ The companion package of the *pooling-lab* course on how backpropagation flows t
 - :mod:`pooling_lab.layers`: the same as layers with ``forward``/``backward``, re-exported here.
 - :mod:`pooling_lab.reference`: slow plain-loop implementations, the readable specification.
 - :mod:`pooling_lab.gradcheck`: finite-difference checks of any backward pass.
+- :mod:`pooling_lab.ties`: max pooling's backward under other rules for tied maxima.
+- :mod:`pooling_lab.exercises`: checkers for the course's exercises.
+- :mod:`pooling_lab.plots`: the course's figures (matplotlib is imported only to draw).
 
 Examples
 --------
@@ -17,7 +20,7 @@ array([[[[ 5.,  7.],
          [13., 15.]]]])
 """
 
-from . import functional, gradcheck, reference
+from . import exercises, functional, gradcheck, plots, reference, ties
 from .layers import (
     AvgPool1d,
     AvgPool2d,
@@ -40,7 +43,10 @@ __all__ = [
     "MaxUnpool1d",
     "MaxUnpool2d",
     "ReLU",
+    "exercises",
     "functional",
     "gradcheck",
+    "plots",
     "reference",
+    "ties",
 ]

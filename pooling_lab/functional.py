@@ -1,7 +1,7 @@
 """Pooling functions with the names, defaults and semantics of ``torch.nn.functional``.
 
 Each public function is a thin wrapper: it checks its arguments, folds the leading (batch,
-channel) dimensions into one, and calls the N-dimensional core in :mod:`pooling_lab._core`.
+channel) dimensions into one, and calls the N-dimensional core in ``pooling_lab._core``.
 Forward functions never modify their input and return arrays of the input's dtype.
 """
 

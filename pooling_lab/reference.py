@@ -1,11 +1,11 @@
 """Plain-loop pooling: the readable specification that the fast code is tested against.
 
-Nothing here is vectorised and nothing is shared with :mod:`pooling_lab._core` except argument
+Nothing here is vectorised and nothing is shared with ``pooling_lab._core`` except argument
 checking. Every function visits one output position at a time, walks its window element by
 element in row-major order, and writes down what happens, so it can be read as the definition.
 It is slow; use :mod:`pooling_lab.functional` for real work.
 
-Arrays have shape (N, C, *spatial) or (C, *spatial) with 1 or 2 spatial dimensions.
+Arrays have shape ``(N, C, *spatial)`` or ``(C, *spatial)`` with 1 or 2 spatial dimensions.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from helpers import random_config
 from hypothesis import given
 from hypothesis import strategies as st
@@ -117,3 +118,32 @@ def test_relu_is_a_max_pool_over_zero_and_x():
     g = np.arange(1.0, 8.0)
     routed = F.max_pool1d_backward(g.reshape(1, 7, 1), idx, stacked.shape)[0, :, 1]
     np.testing.assert_array_equal(routed, F.relu_backward(g, x))
+
+
+@given(st.integers(0, 10**6))
+def test_tie_rules_first_matches_pytorch_rule_and_split_conserves_mass(seed):
+    rng = np.random.default_rng(seed)
+    x = rng.integers(-1, 2, (2, 2, 6, 7)).astype(np.float64)  # many ties
+    k, s = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+    out, idx = F.max_pool2d(x, k, s, return_indices=True)
+    g = rng.standard_normal(out.shape)
+    first = pl.ties.max_pool2d_backward_ties(x, g, k, s, rule="first")
+    np.testing.assert_array_equal(first, F.max_pool2d_backward(g, idx, x.shape))
+    split = pl.ties.max_pool2d_backward_ties(x, g, k, s, rule="split")
+    np.testing.assert_allclose(split.sum(), g.sum(), atol=1e-9)
+    every = pl.ties.max_pool2d_backward_ties(x, np.abs(g), k, s, rule="all")
+    assert every.sum() >= np.abs(g).sum() - 1e-9  # "all" can only inflate the total
+
+
+def test_tie_rules_against_a_loop():
+    x = np.array([[[1, 3, 3, 0], [3, 2, 1, 1], [0, 0, 5, 5], [0, 0, 5, 5]]], dtype=float)
+    g = np.array([[[1.0, 2.0], [3.0, 4.0]]])
+    split = pl.ties.max_pool2d_backward_ties(x, g, 2, rule="split")
+    expected = np.zeros_like(x)
+    for (i, j), value in np.ndenumerate(g[0]):
+        window = x[0, 2 * i : 2 * i + 2, 2 * j : 2 * j + 2]
+        top = window == window.max()
+        expected[0, 2 * i : 2 * i + 2, 2 * j : 2 * j + 2] += value * top / top.sum()
+    np.testing.assert_allclose(split, expected)
+    with pytest.raises(ValueError, match="rule must be one of"):
+        pl.ties.max_pool2d_backward_ties(x, g, 2, rule="random")

@@ -1,0 +1,319 @@
+"""Figures for the course: pooling windows and their winners, gradient routing, Jacobians.
+
+matplotlib is imported only when a figure is drawn, so ``import pooling_lab`` needs NumPy alone
+(install matplotlib with the ``book`` extra). Every function draws on a given ``ax`` (or makes
+a new figure) and returns what it drew on, so a notebook can add titles and captions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from . import functional as F
+from ._params import make_window
+
+__all__ = ["gradient_routing", "jacobian", "matrix", "pooling_windows"]
+
+WINNER = "#f28e2b"  # orange: an input that won a window
+ROUTED = "#4e79a7"  # blue: gradient that arrived somewhere
+
+
+def _pyplot():
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as err:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "pooling_lab.plots needs matplotlib: pip install matplotlib "
+            "(or pip install -e '.[book]')"
+        ) from err
+    return plt
+
+
+def _axes(ax, size=(4, 4)):
+    if ax is None:
+        _, ax = _pyplot().subplots(figsize=size, layout="constrained")
+    return ax
+
+
+def _fmt(value) -> str:
+    if np.isnan(value):
+        return "nan"
+    if np.isinf(value):
+        return "-inf" if value < 0 else "inf"
+    return f"{value:g}" if float(value).is_integer() else f"{value:.2g}"
+
+
+def matrix(
+    values: np.ndarray,
+    ax=None,
+    *,
+    title: str | None = None,
+    annotate: bool = True,
+    cmap: str = "Greys",
+    highlight: np.ndarray | None = None,
+    highlight_color: str = WINNER,
+):
+    """Draw a 2-D array as a grid of cells, each labelled with its value.
+
+    Parameters
+    ----------
+    values : ndarray
+        2-D array.
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure if omitted.
+    title : str, optional
+        Axes title.
+    annotate : bool, default True
+        Write each value in its cell.
+    cmap : str, default "Greys"
+        Colour map for the cell shading.
+    highlight : ndarray of bool, optional
+        Cells to fill with ``highlight_color`` instead of the colour map.
+    highlight_color : str
+        Fill colour of highlighted cells.
+
+    Returns
+    -------
+    matplotlib Axes
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ax = matrix(np.eye(2), title="identity")
+    >>> ax.get_title()
+    'identity'
+    """
+    values = np.asarray(values, dtype=float)
+    if values.ndim != 2:
+        raise ValueError(f"matrix: values must be 2-D, but got shape {values.shape}")
+    ax = _axes(ax)
+    finite = values[np.isfinite(values)]
+    scale = np.abs(finite).max() if finite.size else 1.0
+    shown = np.where(np.isfinite(values), values, 0.0)
+    ax.imshow(shown, cmap=cmap, vmin=-scale or -1, vmax=scale or 1, alpha=0.35)
+    if highlight is not None:
+        overlay = np.zeros(values.shape + (4,))
+        from matplotlib.colors import to_rgba
+
+        overlay[np.asarray(highlight, dtype=bool)] = to_rgba(highlight_color, 0.85)
+        ax.imshow(overlay)
+    rows, cols = values.shape
+    ax.set_xticks(np.arange(cols))
+    ax.set_yticks(np.arange(rows))
+    ax.set_xticks(np.arange(-0.5, cols), minor=True)
+    ax.set_yticks(np.arange(-0.5, rows), minor=True)
+    ax.grid(which="minor", color="0.6", linewidth=0.8)
+    ax.tick_params(which="both", length=0, labelsize=8)
+    if annotate:
+        size = 11 if max(rows, cols) <= 8 else 7
+        for (r, c), v in np.ndenumerate(values):
+            ax.text(c, r, _fmt(v), ha="center", va="center", fontsize=size)
+    if title:
+        ax.set_title(title, fontsize=11)
+    return ax
+
+
+def _winner_mask(x2d, indices):
+    mask = np.zeros(x2d.size, dtype=bool)
+    mask[np.asarray(indices).ravel()] = True
+    return mask.reshape(x2d.shape)
+
+
+def pooling_windows(
+    x: np.ndarray,
+    kernel_size: int | Sequence[int],
+    stride: int | Sequence[int] | None = None,
+    padding: int | Sequence[int] = 0,
+    dilation: int | Sequence[int] = 1,
+    ceil_mode: bool = False,
+    ax=None,
+    *,
+    title: str | None = None,
+    windows: Sequence[int] | None = None,
+):
+    """Draw a 2-D input with max pooling's windows outlined and each window's winner filled.
+
+    Parameters
+    ----------
+    x : ndarray
+        A single (H, W) plane.
+    kernel_size, stride, padding, dilation, ceil_mode
+        As in :func:`pooling_lab.functional.max_pool2d`.
+    ax : matplotlib Axes, optional
+        Where to draw.
+    title : str, optional
+        Axes title.
+    windows : sequence of int, optional
+        Flat numbers of the windows to outline (default: all).
+
+    Returns
+    -------
+    matplotlib Axes
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ax = pooling_windows(np.arange(16.).reshape(4, 4), 2)
+    >>> len(ax.patches)  # one rectangle per window cell
+    16
+    """
+    plt = _pyplot()
+    x = np.asarray(x, dtype=float)
+    if x.ndim != 2:
+        raise ValueError(f"pooling_windows: x must be one (H, W) plane, but got shape {x.shape}")
+    win = make_window("pooling_windows", 2, kernel_size, stride, padding, dilation, ceil_mode)
+    out, idx = F.max_pool2d(
+        x[None], kernel_size, stride, padding, dilation, ceil_mode, return_indices=True
+    )
+    ax = matrix(x, ax, title=title, highlight=_winner_mask(x, idx))
+    colours = plt.get_cmap("tab10").colors
+    n_out = out.shape[-2] * out.shape[-1]
+    chosen = range(n_out) if windows is None else windows
+    for number in chosen:
+        oh, ow = divmod(number, out.shape[-1])
+        colour = colours[number % len(colours)]
+        # Nudge each window's outline inwards a little so overlapping windows stay visible.
+        inset = 0.06 + 0.05 * (number % 3)
+        for kh in range(win.kernel[0]):
+            for kw in range(win.kernel[1]):
+                h = oh * win.stride[0] - win.padding[0] + kh * win.dilation[0]
+                w = ow * win.stride[1] - win.padding[1] + kw * win.dilation[1]
+                ax.add_patch(
+                    plt.Rectangle(
+                        (w - 0.5 + inset, h - 0.5 + inset),
+                        1 - 2 * inset,
+                        1 - 2 * inset,
+                        fill=False,
+                        edgecolor=colour,
+                        linewidth=2,
+                        clip_on=False,
+                    )
+                )
+    pad_h, pad_w = win.padding
+    ax.set_xlim(-0.5 - pad_w, x.shape[1] - 0.5 + pad_w)
+    ax.set_ylim(x.shape[0] - 0.5 + pad_h, -0.5 - pad_h)
+    return ax
+
+
+def gradient_routing(
+    x: np.ndarray,
+    grad_output: np.ndarray,
+    kernel_size: int | Sequence[int],
+    stride: int | Sequence[int] | None = None,
+    padding: int | Sequence[int] = 0,
+    *,
+    axes=None,
+):
+    """Show max pooling's backward pass: output gradients (left) land on the winners (right).
+
+    Parameters
+    ----------
+    x : ndarray
+        A single (H, W) input plane.
+    grad_output : ndarray
+        The gradient arriving at the pooled output, shaped like the output plane.
+    kernel_size, stride, padding
+        As in :func:`pooling_lab.functional.max_pool2d`.
+    axes : pair of matplotlib Axes, optional
+        Where to draw; a new 1x2 figure if omitted.
+
+    Returns
+    -------
+    pair of matplotlib Axes
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> left, right = gradient_routing(np.arange(16.).reshape(4, 4), np.ones((2, 2)), 2)
+    >>> right.get_title()
+    'gradient at the input'
+    """
+    plt = _pyplot()
+    x = np.asarray(x, dtype=float)
+    g = np.asarray(grad_output, dtype=float)
+    out, idx = F.max_pool2d(x[None], kernel_size, stride, padding, return_indices=True)
+    if g.shape != out.shape[1:]:
+        raise ValueError(
+            f"gradient_routing: grad_output must have the output's shape {out.shape[1:]}, "
+            f"but got {g.shape}"
+        )
+    grad_x = F.max_pool2d_backward(g[None], idx, (1,) + x.shape)[0]
+    from matplotlib.patches import ConnectionPatch
+
+    if axes is None:
+        _, axes = plt.subplots(
+            1,
+            2,
+            figsize=(8, 4),
+            layout="constrained",
+            gridspec_kw={"width_ratios": [out.shape[-1], x.shape[1]]},
+        )
+    left, right = axes
+    matrix(g, left, title="gradient at the output", cmap="Blues")
+    matrix(
+        grad_x, right, title="gradient at the input", highlight=grad_x != 0, highlight_color=ROUTED
+    )
+    for (oh, ow), target in np.ndenumerate(idx[0]):
+        h, w = divmod(int(target), x.shape[1])
+        arrow = ConnectionPatch(
+            xyA=(ow, oh),
+            coordsA=left.transData,
+            xyB=(w, h),
+            coordsB=right.transData,
+            arrowstyle="-|>",
+            color=ROUTED,
+            alpha=0.6,
+            linewidth=1.2,
+            shrinkA=8,
+            shrinkB=8,
+        )
+        right.add_artist(arrow)
+    return left, right
+
+
+def jacobian(
+    J: np.ndarray, ax=None, *, title: str = "Jacobian", input_shape=None, output_shape=None
+):
+    """Draw a Jacobian: one row per output, one column per input; zero cells left blank.
+
+    Parameters
+    ----------
+    J : ndarray
+        2-D array of shape (number of outputs, number of inputs).
+    ax : matplotlib Axes, optional
+        Where to draw.
+    title : str, default "Jacobian"
+        Axes title.
+    input_shape, output_shape : tuple of int, optional
+        If given, ticks are labelled with multi-indices such as ``(0, 1)``.
+
+    Returns
+    -------
+    matplotlib Axes
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ax = jacobian(np.array([[0., 1.], [1., 0.]]))
+    >>> ax.get_xlabel()
+    'input element'
+    """
+    J = np.asarray(J, dtype=float)
+    if J.ndim != 2:
+        raise ValueError(f"jacobian: J must be 2-D (outputs x inputs), but got shape {J.shape}")
+    ax = _axes(ax, size=(max(4, J.shape[1] * 0.35), max(2.5, J.shape[0] * 0.35)))
+    ax = matrix(
+        np.where(J == 0, np.nan, J), ax, title=title, cmap="coolwarm", annotate=J.size <= 256
+    )
+    for text in ax.texts:  # blank, not "nan", where the Jacobian is zero
+        if text.get_text() == "nan":
+            text.set_text("")
+    ax.set_xlabel("input element")
+    ax.set_ylabel("output element")
+    if input_shape is not None:
+        ax.set_xticklabels([str(i) for i in np.ndindex(*input_shape)], rotation=90)
+    if output_shape is not None:
+        ax.set_yticklabels([str(i) for i in np.ndindex(*output_shape)])
+    return ax

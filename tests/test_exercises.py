@@ -1,0 +1,198 @@
+"""Each checker passes a correct solution and names each misconception in a wrong one.
+
+The wrong solutions below are written the way a learner might write them, independently of
+the checker's own models of the mistakes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pooling_lab import exercises as ex
+
+
+def windows(x, k, s):
+    for i in range((x.shape[0] - k) // s + 1):
+        for j in range((x.shape[1] - k) // s + 1):
+            yield i, j, i * s, j * s
+
+
+def backward(x, g, k, s, *, pick="first", share="all", op="add", factor=None):
+    """A learner-style loop backward with switchable mistakes."""
+    grad = np.zeros(x.shape, dtype=x.dtype)
+    for i, j, r0, c0 in windows(x, k, s):
+        window = x[r0 : r0 + k, c0 : c0 + k]
+        if share == "spread":
+            grad[r0 : r0 + k, c0 : c0 + k] += g[i, j]
+            continue
+        if share == "mean":
+            grad[r0 : r0 + k, c0 : c0 + k] += g[i, j] / window.size
+            continue
+        best = None
+        for r in range(k):
+            for c in range(k):
+                v = window[r, c]
+                if best is None or (v > best[0] if pick == "first" else v >= best[0]):
+                    best = (v, r, c)
+        winners = [(best[1], best[2])]
+        if share == "ties":
+            winners = [(r, c) for r in range(k) for c in range(k) if window[r, c] == best[0]]
+        if share == "split":
+            winners = [(r, c) for r in range(k) for c in range(k) if window[r, c] == best[0]]
+        for r, c in winners:
+            value = g[i, j] / (len(winners) if share == "split" else 1)
+            if factor is not None:
+                value = value * factor(x[r0 + r, c0 + c])
+            if op == "add":
+                grad[r0 + r, c0 + c] += value
+            else:
+                grad[r0 + r, c0 + c] = value
+    return grad
+
+
+def test_max_pool_backward_correct_passes():
+    report = ex.check_max_pool_backward(lambda x, g, k, s: backward(x, g, k, s))
+    assert report.passed and repr(report).startswith("PASS")
+
+
+@pytest.mark.parametrize(
+    "wrong, key",
+    [
+        (lambda x, g, k, s: backward(x, g, k, s, share="spread"), "spread"),
+        (lambda x, g, k, s: backward(x, g, k, s, share="mean"), "averaged"),
+        (lambda x, g, k, s: backward(x, g, k, s, share="ties"), "all_ties"),
+        (lambda x, g, k, s: backward(x, g, k, s, pick="last"), "last_tie"),
+        (lambda x, g, k, s: backward(x, g, k, s, op="assign"), "overwrite"),
+        (lambda x, g, k, s: backward(x, g, k, s, factor=lambda v: float(v > 0)), "activation"),
+        (lambda x, g, k, s: backward(x, g, k, s).astype(np.float64), "dtype"),
+        (lambda x, g, k, s: g.copy(), "shape"),
+    ],
+)
+def test_max_pool_backward_misconceptions_are_named(wrong, key):
+    report = ex.check_max_pool_backward(wrong)
+    assert not report.passed
+    assert report.misconception == key, repr(report)
+    assert "Hint:" in repr(report)
+
+
+def test_max_pool_backward_mutation_and_crash_are_named():
+    def mutating(x, g, k, s):
+        out = backward(x, g, k, s)
+        x[...] = 0
+        return out
+
+    def crashing(x, g, k, s):
+        raise IndexError("index 4 is out of bounds")
+
+    assert ex.check_max_pool_backward(mutating).misconception == "mutated"
+    report = ex.check_max_pool_backward(crashing)
+    assert report.misconception == "crashed" and "IndexError" in report.message
+
+
+def test_split_ties_checker():
+    assert ex.check_split_ties_backward(lambda x, g, k, s: backward(x, g, k, s, share="split"))
+    first = ex.check_split_ties_backward(lambda x, g, k, s: backward(x, g, k, s))
+    assert first.misconception == "not_split"
+    ties = ex.check_split_ties_backward(lambda x, g, k, s: backward(x, g, k, s, share="ties"))
+    assert ties.misconception == "all_ties"
+    over = ex.check_split_ties_backward(
+        lambda x, g, k, s: backward(x, g, k, s, share="split", op="assign")
+    )
+    assert over.misconception == "overwrite"
+
+
+def forward(x, k, s, p, fill=-np.inf, extra=0):
+    padded = np.full((x.shape[0] + 2 * p, x.shape[1] + 2 * p), fill, dtype=x.dtype)
+    padded[p : p + x.shape[0], p : p + x.shape[1]] = x
+    out_h = (padded.shape[0] - k) // s + 1 + extra
+    out_w = (padded.shape[1] - k) // s + 1 + extra
+    out = np.zeros((out_h, out_w), dtype=x.dtype)
+    for i in range(out_h):
+        for j in range(out_w):
+            window = padded[i * s : i * s + k, j * s : j * s + k]
+            out[i, j] = window.max() if window.size else 0
+    return out
+
+
+def test_max_pool_forward_checker():
+    assert ex.check_max_pool_forward(forward)
+    assert (
+        ex.check_max_pool_forward(lambda x, k, s, p: forward(x, k, s, p, fill=0.0)).misconception
+        == "zero_padding"
+    )
+    assert (
+        ex.check_max_pool_forward(lambda x, k, s, p: forward(x, k, s, p, extra=-1)).misconception
+        == "off_by_one"
+    )
+    assert (
+        ex.check_max_pool_forward(lambda x, k, s, p: forward(x, k, s, p)[None]).misconception
+        == "shape"
+    )
+
+
+def test_output_size_checker():
+    def right(L, k, s, p, d, ceil):
+        span = L + 2 * p - d * (k - 1) - 1
+        n = (-(-span // s) if ceil else span // s) + 1
+        if ceil and (n - 1) * s >= L + p:
+            n -= 1
+        return n
+
+    def no_plus_one(L, k, s, p, d, ceil):
+        return right(L, k, s, p, d, ceil) - 1
+
+    def no_dilation(L, k, s, p, d, ceil):
+        return right(L, k, s, p, 1, ceil)
+
+    def no_drop(L, k, s, p, d, ceil):
+        span = L + 2 * p - d * (k - 1) - 1
+        return (-(-span // s) if ceil else span // s) + 1
+
+    assert ex.check_output_size(right)
+    assert ex.check_output_size(no_plus_one).misconception == "off_by_one"
+    assert ex.check_output_size(no_dilation).misconception == "no_dilation"
+    assert ex.check_output_size(no_drop).misconception == "ceil_no_drop"
+
+
+def test_relu_and_max2_checkers():
+    assert ex.check_relu_backward(lambda x, g: np.where(x > 0, g, 0 * g))
+    assert ex.check_relu_backward(lambda x, g: g.copy()).misconception == "relu_negative"
+    assert ex.check_relu_backward(lambda x, g: g * np.maximum(x, 0)).misconception == ("relu_value")
+    assert (
+        ex.check_relu_backward(lambda x, g: (g * (x > 0)).astype(np.float64)).misconception
+        == "dtype"
+    )
+
+    def max2(a, b, g):
+        return g * (a >= b), g * (a < b)
+
+    assert ex.check_max2_backward(max2)
+    assert (
+        ex.check_max2_backward(lambda a, b, g: (g * (a < b), g * (a >= b))).misconception
+        == "to_loser"
+    )
+    assert (
+        ex.check_max2_backward(lambda a, b, g: (g * (a >= b), g * (b >= a))).misconception
+        == "all_ties"
+    )
+    assert (
+        ex.check_max2_backward(lambda a, b, g: (g * (a > b), g * (b >= a))).misconception
+        == "last_tie"
+    )
+    assert ex.check_max2_backward(lambda a, b, g: (g / 2, g / 2)).misconception == "averaged"
+
+
+def test_dense_checker():
+    assert ex.check_dense_backward(lambda x, W, g: (g @ W.T, x.T @ g, g.sum(axis=0)))
+    assert (
+        ex.check_dense_backward(lambda x, W, g: (g @ W.T, x.T @ g, g)).misconception
+        == "no_batch_sum"
+    )
+    assert (
+        ex.check_dense_backward(lambda x, W, g: (g @ W.T, g.T @ x, g.sum(axis=0))).misconception
+        == "transposed"
+    )
+    assert ex.check_dense_backward(
+        lambda x, W, g: (g @ W, x.T @ g, g.sum(axis=0))
+    ).misconception in ("crashed", "shape")
