@@ -195,6 +195,9 @@ def test_page_renders_in_chromium(browser, site, path):
         assert raw not in report["text"], f"{path}: raw TeX {raw!r} left in the page text"
     broken = [src for src, width in report["images"] if width == 0]
     assert not broken, f"{path}: images that did not load {broken}"
+    if (ROOT / path).with_suffix(".ipynb").exists():  # a notebook page offers its .ipynb
+        wanted = "_sources/" + path.replace(".html", ".ipynb")
+        assert any(link.endswith(wanted) for link in report["links"]), f"{path}: no download"
     for link in report["links"]:
         parts = urlsplit(link)
         if parts.hostname != "127.0.0.1":
