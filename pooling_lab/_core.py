@@ -1,17 +1,22 @@
 """The one N-dimensional pooling core that :mod:`pooling_lab.functional` wraps.
 
 Arrays here have shape (B, *spatial): all leading (batch, channel) dimensions are folded into B.
-The only Python loop runs over the offsets inside a window (k*k of them for a 2-D kernel); each
-iteration handles every output position at once through a strided slice of the padded input.
+The work is done by the phase-decomposed fast path in :mod:`pooling_lab._phases`. Beside it
+lives ``max_pool_slices``, the plain vectorised version (one strided slice of the padded input
+per window offset), which the course uses as the step between the loops and the fast path, and
+which handles the rare windows whose maximum is NaN or -inf, where the index rules need care.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
+from typing import NamedTuple
 
 import numpy as np
 
+from . import _phases
 from ._params import Window
 
 
@@ -45,6 +50,7 @@ def _starts(win: Window, out: tuple[int, ...], dim: int) -> np.ndarray:
     return np.arange(out[dim]) * win.stride[dim] - win.padding[dim]
 
 
+@functools.lru_cache(maxsize=64)
 def _first_inside(win: Window, spatial: tuple[int, ...], out: tuple[int, ...]) -> list[np.ndarray]:
     """Per dimension, the first in-bounds input coordinate of each window.
 
@@ -77,7 +83,7 @@ def _grid(vectors: list[np.ndarray]) -> list[np.ndarray]:
     ]
 
 
-def max_pool(x: np.ndarray, win: Window) -> tuple[np.ndarray, np.ndarray]:
+def max_pool_slices(x: np.ndarray, win: Window) -> tuple[np.ndarray, np.ndarray]:
     """Max pooling of ``x`` (B, *spatial): the maxima and their flat int64 positions per plane."""
     spatial = x.shape[1:]
     out = win.output_size(spatial)
@@ -119,14 +125,47 @@ def max_pool(x: np.ndarray, win: Window) -> tuple[np.ndarray, np.ndarray]:
     return best, index
 
 
+class MaxPoolResult(NamedTuple):
+    """Max pooling's output and what identifies the winners: offsets + plan, or flat indices."""
+
+    output: np.ndarray
+    plan: _phases.PhasePlan | None
+    winners: np.ndarray | None  # offset number of each window's winner (fast path)
+    index: np.ndarray | None  # flat int64 positions (fallback path)
+
+    def indices(self) -> np.ndarray:
+        if self.index is not None:
+            return self.index
+        return _phases.flat_indices(self.winners, self.plan)
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        if self.index is not None:
+            return _phases.scatter_add(grad, self.index, self.plan.spatial)
+        return _phases.scatter_add_offsets(grad, self.winners, self.plan)
+
+
+def max_pool(x: np.ndarray, win: Window) -> MaxPoolResult:
+    """Max pooling of ``x`` (B, *spatial) with PyTorch's index rules."""
+    spatial = x.shape[1:]
+    out_shape = win.output_size(spatial)
+    _first_inside(win, spatial, out_shape)  # raises if a window covers no input element
+    plan = _phases.plan_for(win, tuple(spatial), out_shape)
+    out, winners = _phases.max_pool(x, plan)
+    if x.dtype.kind == "f":
+        unusual = np.isnan(out).any() or np.isneginf(out).any()
+    else:
+        unusual = (out == np.iinfo(x.dtype).min).any()
+    if unusual:
+        # A NaN must report the window's last NaN, and a window of -inf its first real
+        # element (not the padding): the slice version implements both rules.
+        out, index = max_pool_slices(x, win)
+        return MaxPoolResult(out, plan, None, index)
+    return MaxPoolResult(out, plan, winners, None)
+
+
 def max_pool_backward(grad: np.ndarray, index: np.ndarray, spatial: tuple[int, ...]) -> np.ndarray:
     """Scatter-add ``grad`` (B, *out) to the flat positions ``index``: overlapping windows sum."""
-    batch = grad.shape[0]
-    plane = math.prod(spatial)
-    flat = index.reshape(batch, -1) + (np.arange(batch, dtype=np.int64) * plane)[:, None]
-    # bincount sums repeated positions, exactly the "sum over every output an input fed".
-    summed = np.bincount(flat.ravel(), weights=grad.ravel(), minlength=batch * plane)
-    return summed.astype(grad.dtype, copy=False).reshape((batch,) + tuple(spatial))
+    return _phases.scatter_add(grad, index, spatial)
 
 
 def avg_divisor(
@@ -152,13 +191,8 @@ def avg_pool(x: np.ndarray, win: Window, count_include_pad: bool) -> np.ndarray:
     """Average pooling of ``x`` (B, *spatial) with zero padding."""
     spatial = x.shape[1:]
     out = win.output_size(spatial)
-    buf = _padded(x, win, out, 0)
-    total = np.zeros((x.shape[0],) + out, dtype=x.dtype)
-    # inf + -inf is NaN and float32 sums may overflow to inf; both are the right answer here.
-    with np.errstate(invalid="ignore", over="ignore"):
-        for sl in _offset_slices(win, out):
-            total += buf[sl]
-    return total / avg_divisor(win, spatial, out, count_include_pad).astype(x.dtype)
+    plan = _phases.plan_for(win, tuple(spatial), out)
+    return _phases.avg_pool(x, plan, avg_divisor(win, spatial, out, count_include_pad))
 
 
 def avg_pool_backward(
@@ -166,12 +200,8 @@ def avg_pool_backward(
 ) -> np.ndarray:
     """Spread each output gradient evenly over its window's input elements."""
     out = grad.shape[1:]
-    share = grad / avg_divisor(win, spatial, out, count_include_pad).astype(grad.dtype)
-    buf = _padded(np.zeros((grad.shape[0],) + tuple(spatial), dtype=grad.dtype), win, out, 0)
-    for sl in _offset_slices(win, out):
-        buf[sl] += share  # one offset never hits a position twice, so += is a true sum
-    inner = (slice(None),) + tuple(slice(p, p + n) for p, n in zip(win.padding, spatial))
-    return buf[inner].copy()
+    plan = _phases.plan_for(win, tuple(spatial), tuple(out))
+    return _phases.avg_pool_backward(grad, plan, avg_divisor(win, spatial, out, count_include_pad))
 
 
 def max_unpool(x: np.ndarray, index: np.ndarray, spatial: tuple[int, ...]) -> np.ndarray:

@@ -49,14 +49,18 @@ def _fold(x: np.ndarray, n: int) -> np.ndarray:
 # Max pooling
 
 
-def _max_pool(fn, n, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
+def _max_pool_result(fn, n, input, kernel_size, stride, padding, dilation, ceil_mode):
+    """Checked max pooling: the output and the core's record of the winners."""
     win = make_window(fn, n, kernel_size, stride, padding, dilation, ceil_mode)
     x = check_array(fn, "input", input, n, integers=True)
-    out, index = _core.max_pool(_fold(x, n), win)
-    lead = x.shape[:-n]
-    out = out.reshape(lead + out.shape[1:])
+    result = _core.max_pool(_fold(x, n), win)
+    return result.output.reshape(x.shape[:-n] + result.output.shape[1:]), result
+
+
+def _max_pool(fn, n, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
+    out, result = _max_pool_result(fn, n, input, kernel_size, stride, padding, dilation, ceil_mode)
     if return_indices:
-        return out, index.reshape(out.shape)
+        return out, result.indices().reshape(out.shape)
     return out
 
 

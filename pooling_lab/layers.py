@@ -76,7 +76,6 @@ def _show(value):
 
 class _MaxPoolNd(Layer):
     _n = 0
-    _fn = None
 
     def __init__(
         self,
@@ -95,28 +94,52 @@ class _MaxPoolNd(Layer):
         self.dilation = dilation
         self.return_indices = return_indices
         self.ceil_mode = ceil_mode
-        self.indices = None
+        self._winners = None
         self.input_shape = None
 
+    @property
+    def indices(self) -> np.ndarray | None:
+        """Flat input position of each window's winner, as ``return_indices`` gives them.
+
+        The layer keeps them compactly, as each winner's offset inside its window (one byte
+        for windows of up to 255 elements); the flat positions follow from the geometry.
+        """
+        if self._winners is None:
+            return None
+        return self._winners.indices().reshape(self._out_shape)
+
     def forward(self, x: np.ndarray):
-        """Pool ``x`` and remember the winners' indices and the input's shape."""
-        out, indices = self._fn(
+        """Pool ``x`` and remember the winners and the input's shape: all backward needs."""
+        fn = "max_pool1d" if self._n == 1 else "max_pool2d"
+        out, self._winners = F._max_pool_result(
+            fn,
+            self._n,
             x,
             self.kernel_size,
             self.stride,
             self.padding,
             self.dilation,
             self.ceil_mode,
-            return_indices=True,
         )
-        self.indices, self.input_shape = indices, np.shape(x)
-        return (out, indices) if self.return_indices else out
+        self.input_shape, self._out_shape = np.shape(x), out.shape
+        return (out, self.indices) if self.return_indices else out
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        """Route ``grad_output`` to the winners: a scatter-add of it at the saved indices."""
-        indices = self._saved("indices")
-        backward = F.max_pool1d_backward if self._n == 1 else F.max_pool2d_backward
-        return backward(grad_output, indices, self.input_shape)
+        """Route ``grad_output`` to the winners: a scatter-add at their positions."""
+        winners = self._saved("_winners")
+        name = f"{type(self).__name__}.backward"
+        g = np.asarray(grad_output)
+        if g.dtype.kind != "f":
+            raise TypeError(
+                f"{name}: grad_output must have a floating-point dtype, but got dtype {g.dtype}"
+            )
+        if g.shape != self._out_shape:
+            raise ValueError(
+                f"{name}: grad_output must have the output's shape "
+                f"{self._out_shape}, but got shape {g.shape}"
+            )
+        grad = winners.backward(g.reshape((-1,) + g.shape[-self._n :]))
+        return grad.reshape(self.input_shape)
 
     def extra_repr(self) -> str:
         return (
@@ -149,7 +172,6 @@ class MaxPool2d(_MaxPoolNd):
     """
 
     _n = 2
-    _fn = staticmethod(F.max_pool2d)
 
 
 class MaxPool1d(_MaxPoolNd):
@@ -169,7 +191,6 @@ class MaxPool1d(_MaxPoolNd):
     """
 
     _n = 1
-    _fn = staticmethod(F.max_pool1d)
 
 
 class _AvgPoolNd(Layer):
