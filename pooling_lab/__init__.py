@@ -10,6 +10,10 @@ The companion package of the *pooling-lab* course on how backpropagation flows t
 - :mod:`pooling_lab.ties`: max pooling's backward under other rules for tied maxima.
 - :mod:`pooling_lab.exercises`: checkers for the course's exercises.
 - :mod:`pooling_lab.plots`: the course's figures (matplotlib is imported only to draw).
+- :mod:`pooling_lab.generalized`: Lp, log-sum-exp and global pooling.
+- :mod:`pooling_lab.conv`, :mod:`pooling_lab.training`: ``Conv2d``, ``Linear``, ``Flatten``,
+  ``Sequential``, ``CrossEntropyLoss`` and ``SGD``, enough to train a small CNN.
+- :mod:`pooling_lab.datasets`: the 8x8 digits shipped with scikit-learn, split for training.
 
 Examples
 --------
@@ -20,7 +24,27 @@ array([[[[ 5.,  7.],
          [13., 15.]]]])
 """
 
-from . import exercises, functional, gradcheck, plots, reference, ties
+from . import (
+    conv,
+    datasets,
+    exercises,
+    functional,
+    generalized,
+    gradcheck,
+    plots,
+    reference,
+    ties,
+    training,
+)
+from .conv import Conv2d
+from .generalized import (
+    GlobalAvgPool2d,
+    GlobalMaxPool2d,
+    LPPool1d,
+    LPPool2d,
+    LSEPool1d,
+    LSEPool2d,
+)
 from .layers import (
     AvgPool1d,
     AvgPool2d,
@@ -31,22 +55,39 @@ from .layers import (
     MaxUnpool2d,
     ReLU,
 )
+from .training import SGD, CrossEntropyLoss, Flatten, Linear, Sequential
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "SGD",
     "AvgPool1d",
     "AvgPool2d",
+    "Conv2d",
+    "CrossEntropyLoss",
+    "Flatten",
+    "GlobalAvgPool2d",
+    "GlobalMaxPool2d",
+    "LPPool1d",
+    "LPPool2d",
+    "LSEPool1d",
+    "LSEPool2d",
     "Layer",
+    "Linear",
     "MaxPool1d",
     "MaxPool2d",
     "MaxUnpool1d",
     "MaxUnpool2d",
     "ReLU",
+    "Sequential",
+    "conv",
+    "datasets",
     "exercises",
     "functional",
+    "generalized",
     "gradcheck",
     "plots",
     "reference",
     "ties",
+    "training",
 ]

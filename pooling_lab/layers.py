@@ -63,6 +63,10 @@ class Layer:
             )
         return value
 
+    def parameters(self) -> list[tuple[Layer, str]]:
+        """(layer, name) for each entry of the layer's ``params`` dict (none for pooling)."""
+        return [(self, name) for name in getattr(self, "params", {})]
+
     def extra_repr(self) -> str:
         return ""
 

@@ -231,3 +231,74 @@ def max_unpool(x, indices, output_shape, *, ndim=2):
         target = tuple(int(t) for t in np.unravel_index(indices[pos], plane_shape))
         output[lead + target] = x[pos]
     return output
+
+
+def lp_pool(x, norm_type, kernel_size, stride=None, ceil_mode=False, *, ndim=2):
+    """Lp pooling by loops, as PyTorch defines it: an average of ``x**p`` times the kernel size,
+    to the power ``1/p`` (the average divides by the in-bounds part of a ceil_mode window).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> lp_pool(np.array([[[3., 4.], [0., 0.]]]), 2, 2)
+    array([[[5.]]])
+    """
+    averaged = avg_pool(np.asarray(x) ** norm_type, kernel_size, stride, 0, ceil_mode, ndim=ndim)
+    area = math.prod(make_window("reference.lp_pool", ndim, kernel_size, stride, 0).kernel)
+    return (averaged * area) ** (1.0 / norm_type)
+
+
+def lse_pool(x, kernel_size, stride=None, padding=0, temperature=1.0, ceil_mode=False, *, ndim=2):
+    """Log-sum-exp pooling by loops: ``T * log(sum(exp(x / T)))`` over each window's real
+    elements (padding contributes nothing).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> lse_pool(np.zeros((1, 2, 2)), 2).round(4)  # log 4
+    array([[[1.3863]]])
+    """
+    win = make_window("reference.lse_pool", ndim, kernel_size, stride, padding, 1, ceil_mode)
+    x = check_array("reference.lse_pool", "input", x, ndim, integers=False)
+    spatial, out_shape = _shape("reference.lse_pool", x, win)
+    output = np.zeros(x.shape[:-ndim] + out_shape, dtype=x.dtype)
+    for lead, plane in _planes(x, ndim):
+        for out_pos in np.ndindex(*out_shape):
+            values = [
+                float(plane[c])
+                for c in _window(out_pos, win.kernel, win.stride, win.padding, win.dilation)
+                if _inside(c, spatial)
+            ]
+            top = max(values)
+            total = sum(math.exp((v - top) / temperature) for v in values)
+            output[lead + out_pos] = top + temperature * math.log(total)
+    return output
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0):
+    """2-D cross-correlation by loops, PyTorch's ``conv2d`` for (N, C, H, W) inputs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> conv2d(np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2)))
+    array([[[[4., 4.],
+             [4., 4.]]]])
+    """
+    x, weight = np.asarray(x), np.asarray(weight)
+    (sh, sw), (ph, pw) = (
+        (stride, stride) if np.isscalar(stride) else stride,
+        ((padding, padding) if np.isscalar(padding) else padding),
+    )
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    n, _, hp, wp = xp.shape
+    o, _, kh, kw = weight.shape
+    ho, wo = (hp - kh) // sh + 1, (wp - kw) // sw + 1
+    out = np.zeros((n, o, ho, wo), dtype=np.result_type(x, weight))
+    for b in range(n):
+        for f in range(o):
+            for i in range(ho):
+                for j in range(wo):
+                    field = xp[b, :, i * sh : i * sh + kh, j * sw : j * sw + kw]
+                    out[b, f, i, j] = np.sum(field * weight[f]) + (0 if bias is None else bias[f])
+    return out

@@ -1,0 +1,78 @@
+"""Small real data for the course: the 8x8 handwritten digits that ship inside scikit-learn.
+
+``sklearn.datasets.load_digits`` reads a file installed with scikit-learn, so nothing is
+downloaded. scikit-learn is only needed here (it is in the ``book`` extra) and is imported when
+the data are asked for.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+__all__ = ["Digits", "load_digits"]
+
+
+class Digits(NamedTuple):
+    """A train/test split: images (N, 1, 8, 8) scaled to [0, 1], integer labels (N,)."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+
+def load_digits(test_fraction: float = 0.2, seed: int = 0, dtype=np.float32) -> Digits:
+    """The 1797 scikit-learn digits, split into train and test with a fixed stratified split.
+
+    Every class contributes the same fraction of its images to the test set (rounded), chosen
+    by a seeded permutation, so the split is identical on every machine.
+
+    Parameters
+    ----------
+    test_fraction : float, default 0.2
+        Share of each class held out for testing, in (0, 1).
+    seed : int, default 0
+        Seed of the permutation.
+    dtype : dtype, default float32
+        Dtype of the images.
+
+    Returns
+    -------
+    Digits
+
+    Raises
+    ------
+    ImportError
+        If scikit-learn is not installed.
+    ValueError
+        If ``test_fraction`` is not in (0, 1).
+
+    Examples
+    --------
+    >>> data = load_digits()
+    >>> data.x_train.shape, data.x_test.shape
+    ((1438, 1, 8, 8), (359, 1, 8, 8))
+    >>> float(data.x_train.max())
+    1.0
+    """
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"load_digits: test_fraction must lie in (0, 1), got {test_fraction}")
+    try:
+        from sklearn.datasets import load_digits as sklearn_digits
+    except ImportError as err:
+        raise ImportError(
+            "pooling_lab.datasets.load_digits needs scikit-learn, whose package contains the "
+            "digits: pip install scikit-learn (or pip install -e '.[book]')"
+        ) from err
+    raw = sklearn_digits()
+    images = (raw.images / 16.0).astype(dtype)[:, None]  # pixel values are 0..16
+    labels = raw.target.astype(np.int64)
+    rng = np.random.default_rng(seed)
+    test = np.zeros(len(labels), dtype=bool)
+    for label in np.unique(labels):
+        members = np.flatnonzero(labels == label)
+        chosen = rng.permutation(members)[: round(test_fraction * len(members))]
+        test[chosen] = True
+    return Digits(images[~test], labels[~test], images[test], labels[test])

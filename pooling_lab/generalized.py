@@ -1,0 +1,559 @@
+"""Pooling beyond max: Lp pooling, log-sum-exp (smooth maximum) pooling, global pooling.
+
+- ``lp_pool1d/2d`` follow PyTorch's ``LPPool``: ``(sum over the window of x**p) ** (1/p)``,
+  computed as PyTorch does, through an average pool times the kernel size. p = 1 is a sum
+  pool (an average times a constant); as p grows it approaches max pooling on positive inputs.
+- ``lse_pool1d/2d``: ``T * log(sum(exp(x / T)))`` per window, a smooth maximum whose gradient
+  is the softmax of the window at temperature ``T``; as ``T -> 0`` it tends to max pooling
+  and its gradient to max pooling's one-hot routing. Padding is implicit -inf (it adds
+  ``exp(-inf) = 0``). Not in PyTorch.
+- ``global_max_pool2d`` / ``global_avg_pool2d``: one window covering the whole plane, output
+  (N, C, 1, 1), like PyTorch's adaptive pooling to size 1.
+
+Each function has a ``*_backward`` that needs the forward's input (these gradients depend on
+the values, not only on positions), and a layer with ``forward``/``backward``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from . import _core
+from . import functional as F
+from ._params import check_array, check_float, make_window
+from .layers import Layer, MaxPool2d
+
+__all__ = [
+    "GlobalAvgPool2d",
+    "GlobalMaxPool2d",
+    "LPPool1d",
+    "LPPool2d",
+    "LSEPool1d",
+    "LSEPool2d",
+    "global_avg_pool2d",
+    "global_max_pool2d",
+    "lp_pool1d",
+    "lp_pool1d_backward",
+    "lp_pool2d",
+    "lp_pool2d_backward",
+    "lse_pool1d",
+    "lse_pool1d_backward",
+    "lse_pool2d",
+    "lse_pool2d_backward",
+]
+
+IntOrTuple = int | Sequence[int]
+
+
+def _norm(fn: str, norm_type) -> float:
+    p = float(norm_type)
+    if not (np.isfinite(p) and p > 0):
+        raise ValueError(f"{fn}: norm_type must be a finite number > 0, but got {norm_type!r}")
+    return p
+
+
+def _lp(fn, n, input, norm_type, kernel_size, stride, ceil_mode, grad_output=None):
+    p = _norm(fn, norm_type)
+    win = make_window(fn, n, kernel_size, stride, 0, 1, ceil_mode)
+    x = check_array(fn, "input", input, n, integers=False)
+    avg = F.avg_pool1d if n == 1 else F.avg_pool2d
+    area = math.prod(win.kernel)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        mean = avg(x**p, win.kernel, win.stride, 0, ceil_mode)
+        total = mean * x.dtype.type(area)  # PyTorch: average times kernel size
+        out = total ** x.dtype.type(1 / p)
+        if grad_output is None:
+            return out
+        g = check_float(fn, "grad_output", grad_output)
+        if g.shape != out.shape:
+            raise ValueError(
+                f"{fn}: grad_output must have the output's shape {out.shape}, but got {g.shape}"
+            )
+        # d out / d mean = area/p * total**(1/p - 1); PyTorch's sign*relu(abs) makes it 0 at 0
+        d_mean = np.where(mean != 0, area / p * total ** (1 / p - 1), 0).astype(g.dtype)
+        back = F.avg_pool1d_backward if n == 1 else F.avg_pool2d_backward
+        g_pow = back(g * d_mean, x.shape, win.kernel, win.stride, 0, ceil_mode)
+        return (g_pow * p * x ** (p - 1)).astype(g.dtype)
+
+
+def lp_pool2d(
+    input: np.ndarray,
+    norm_type: float,
+    kernel_size: IntOrTuple,
+    stride: IntOrTuple | None = None,
+    ceil_mode: bool = False,
+) -> np.ndarray:
+    """2-D power-average pooling, PyTorch's ``lp_pool2d``: ``(sum x**p) ** (1/p)`` per window.
+
+    Parameters
+    ----------
+    input : ndarray
+        Float array (N, C, H, W) or (C, H, W).
+    norm_type : float
+        The power p > 0.
+    kernel_size, stride, ceil_mode
+        As in :func:`pooling_lab.functional.avg_pool2d` (no padding).
+
+    Returns
+    -------
+    ndarray
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> lp_pool2d(np.array([[[3., 4.], [0., 0.]]]), 2, 2)  # sqrt(9 + 16)
+    array([[[5.]]])
+    """
+    return _lp("lp_pool2d", 2, input, norm_type, kernel_size, stride, ceil_mode)
+
+
+def lp_pool1d(
+    input: np.ndarray,
+    norm_type: float,
+    kernel_size: IntOrTuple,
+    stride: IntOrTuple | None = None,
+    ceil_mode: bool = False,
+) -> np.ndarray:
+    """1-D version of :func:`lp_pool2d`.
+
+    Parameters
+    ----------
+    input : ndarray
+        Float array (N, C, L) or (C, L).
+    norm_type, kernel_size, stride, ceil_mode
+        As in :func:`lp_pool2d`.
+
+    Returns
+    -------
+    ndarray
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> lp_pool1d(np.array([[1., 2., 2.]]), 1, 3)  # p = 1: a sum
+    array([[5.]])
+    """
+    return _lp("lp_pool1d", 1, input, norm_type, kernel_size, stride, ceil_mode)
+
+
+def lp_pool2d_backward(
+    grad_output, input, norm_type, kernel_size, stride=None, ceil_mode=False
+) -> np.ndarray:
+    """Input gradient of :func:`lp_pool2d` at ``input``.
+
+    Parameters
+    ----------
+    grad_output : ndarray
+        Gradient with respect to the output.
+    input : ndarray
+        The forward input.
+    norm_type, kernel_size, stride, ceil_mode
+        The forward's arguments.
+
+    Returns
+    -------
+    ndarray
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> lp_pool2d_backward(np.array([[[1.]]]), np.array([[[3., 4.], [0., 0.]]]), 2, 2)
+    array([[[0.6, 0.8],
+            [0. , 0. ]]])
+    """
+    return _lp(
+        "lp_pool2d_backward", 2, input, norm_type, kernel_size, stride, ceil_mode, grad_output
+    )
+
+
+def lp_pool1d_backward(
+    grad_output, input, norm_type, kernel_size, stride=None, ceil_mode=False
+) -> np.ndarray:
+    """Input gradient of :func:`lp_pool1d` at ``input``.
+
+    Parameters
+    ----------
+    grad_output, input, norm_type, kernel_size, stride, ceil_mode
+        As in :func:`lp_pool2d_backward`.
+
+    Returns
+    -------
+    ndarray
+    """
+    return _lp(
+        "lp_pool1d_backward", 1, input, norm_type, kernel_size, stride, ceil_mode, grad_output
+    )
+
+
+def _lse(fn, n, input, kernel_size, stride, padding, temperature, ceil_mode, grad_output=None):
+    t = float(temperature)
+    if not (np.isfinite(t) and t > 0):
+        raise ValueError(f"{fn}: temperature must be a finite number > 0, but got {temperature!r}")
+    win = make_window(fn, n, kernel_size, stride, padding, 1, ceil_mode)
+    x = check_array(fn, "input", input, n, integers=False)
+    xb = x.reshape((-1,) + x.shape[-n:])
+    peak = _core.max_pool(xb, win).output  # subtracting the max keeps exp from overflowing
+    buf = _core._padded(xb, win, peak.shape[1:], -np.inf)
+    temp = x.dtype.type(t)
+    if grad_output is None:
+        total = np.zeros(peak.shape, dtype=x.dtype)
+        for sl in _core._offset_slices(win, peak.shape[1:]):
+            total += np.exp((buf[sl] - peak) / temp)
+        return (peak + temp * np.log(total)).reshape(x.shape[:-n] + peak.shape[1:])
+    out = _lse(fn, n, x, kernel_size, stride, padding, t, ceil_mode).reshape(peak.shape)
+    g = check_float(fn, "grad_output", grad_output)
+    if g.shape != x.shape[:-n] + out.shape[1:]:
+        raise ValueError(f"{fn}: grad_output must have the output's shape, but got {g.shape}")
+    g = g.reshape(out.shape)
+    grad = np.zeros(buf.shape, dtype=g.dtype)
+    for sl in _core._offset_slices(win, out.shape[1:]):
+        # the window's softmax weight of this element: exp((x - out) / T)
+        grad[sl] += g * np.exp((buf[sl] - out) / temp)
+    inner = (slice(None),) + tuple(slice(p, p + s) for p, s in zip(win.padding, x.shape[-n:]))
+    return grad[inner].reshape(x.shape)
+
+
+def lse_pool2d(
+    input: np.ndarray,
+    kernel_size: IntOrTuple,
+    stride: IntOrTuple | None = None,
+    padding: IntOrTuple = 0,
+    temperature: float = 1.0,
+    ceil_mode: bool = False,
+) -> np.ndarray:
+    """2-D log-sum-exp pooling: ``T * log(sum(exp(x / T)))`` per window, a smooth maximum.
+
+    It is at least the window's maximum and at most ``T * log(k*k)`` above it, so it tends to
+    max pooling as ``T -> 0``. Computed stably as ``m + T log sum exp((x - m) / T)`` with
+    ``m`` the window's maximum.
+
+    Parameters
+    ----------
+    input : ndarray
+        Float array (N, C, H, W) or (C, H, W).
+    kernel_size, stride, padding, ceil_mode
+        As in :func:`pooling_lab.functional.max_pool2d`; padding is -inf.
+    temperature : float, default 1.0
+        ``T > 0``.
+
+    Returns
+    -------
+    ndarray
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.array([[[0., 1.], [2., 3.]]])
+    >>> lse_pool2d(x, 2, temperature=0.01).round(6)  # close to the max
+    array([[[3.]]])
+    >>> lse_pool2d(x, 2).round(4)
+    array([[[3.4402]]])
+    """
+    return _lse("lse_pool2d", 2, input, kernel_size, stride, padding, temperature, ceil_mode)
+
+
+def lse_pool1d(
+    input: np.ndarray,
+    kernel_size: IntOrTuple,
+    stride: IntOrTuple | None = None,
+    padding: IntOrTuple = 0,
+    temperature: float = 1.0,
+    ceil_mode: bool = False,
+) -> np.ndarray:
+    """1-D version of :func:`lse_pool2d`.
+
+    Parameters
+    ----------
+    input : ndarray
+        Float array (N, C, L) or (C, L).
+    kernel_size, stride, padding, temperature, ceil_mode
+        As in :func:`lse_pool2d`.
+
+    Returns
+    -------
+    ndarray
+    """
+    return _lse("lse_pool1d", 1, input, kernel_size, stride, padding, temperature, ceil_mode)
+
+
+def lse_pool2d_backward(
+    grad_output, input, kernel_size, stride=None, padding=0, temperature=1.0, ceil_mode=False
+) -> np.ndarray:
+    """Input gradient of :func:`lse_pool2d`: each window's gradient times its softmax.
+
+    Parameters
+    ----------
+    grad_output : ndarray
+        Gradient with respect to the output.
+    input : ndarray
+        The forward input.
+    kernel_size, stride, padding, temperature, ceil_mode
+        The forward's arguments.
+
+    Returns
+    -------
+    ndarray
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> g = lse_pool2d_backward(np.ones((1, 1, 1)), np.zeros((1, 2, 2)), 2)
+    >>> g  # equal inputs: the softmax is uniform
+    array([[[0.25, 0.25],
+            [0.25, 0.25]]])
+    """
+    return _lse(
+        "lse_pool2d_backward",
+        2,
+        input,
+        kernel_size,
+        stride,
+        padding,
+        temperature,
+        ceil_mode,
+        grad_output,
+    )
+
+
+def lse_pool1d_backward(
+    grad_output, input, kernel_size, stride=None, padding=0, temperature=1.0, ceil_mode=False
+) -> np.ndarray:
+    """Input gradient of :func:`lse_pool1d`.
+
+    Parameters
+    ----------
+    grad_output, input, kernel_size, stride, padding, temperature, ceil_mode
+        As in :func:`lse_pool2d_backward`.
+
+    Returns
+    -------
+    ndarray
+    """
+    return _lse(
+        "lse_pool1d_backward",
+        1,
+        input,
+        kernel_size,
+        stride,
+        padding,
+        temperature,
+        ceil_mode,
+        grad_output,
+    )
+
+
+def global_max_pool2d(input: np.ndarray, return_indices: bool = False):
+    """Maximum of each whole (H, W) plane, shape (N, C, 1, 1): ``max_pool2d`` with the plane
+    as its window, so ties, NaN and indices follow the same rules.
+
+    Parameters
+    ----------
+    input : ndarray
+        (N, C, H, W) or (C, H, W).
+    return_indices : bool, default False
+        Also return the flat position of each maximum.
+
+    Returns
+    -------
+    ndarray, or (ndarray, ndarray)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> global_max_pool2d(np.arange(8.).reshape(2, 2, 2))
+    array([[[3.]],
+    <BLANKLINE>
+           [[7.]]])
+    """
+    x = check_array("global_max_pool2d", "input", input, 2, integers=True)
+    return F.max_pool2d(x, x.shape[-2:], return_indices=return_indices)
+
+
+def global_avg_pool2d(input: np.ndarray) -> np.ndarray:
+    """Mean of each whole (H, W) plane, shape (N, C, 1, 1).
+
+    Parameters
+    ----------
+    input : ndarray
+        Float (N, C, H, W) or (C, H, W).
+
+    Returns
+    -------
+    ndarray
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> global_avg_pool2d(np.arange(8.).reshape(2, 2, 2))
+    array([[[1.5]],
+    <BLANKLINE>
+           [[5.5]]])
+    """
+    x = check_array("global_avg_pool2d", "input", input, 2, integers=False)
+    return F.avg_pool2d(x, x.shape[-2:])
+
+
+class _ValueLayer(Layer):
+    """A layer whose backward needs the forward's input values (kept as a copy)."""
+
+    _input = None
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        return self._backward(grad_output, self._saved("_input"))
+
+
+class LPPool2d(_ValueLayer):
+    """Layer form of :func:`lp_pool2d`.
+
+    Parameters
+    ----------
+    norm_type, kernel_size, stride, ceil_mode
+        As in :func:`lp_pool2d`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> LPPool2d(2, 2)(np.array([[[3., 4.], [0., 0.]]]))
+    array([[[5.]]])
+    """
+
+    _n, _fn = 2, staticmethod(lp_pool2d)
+    _bw = staticmethod(lp_pool2d_backward)
+
+    def __init__(
+        self,
+        norm_type: float,
+        kernel_size: IntOrTuple,
+        stride: IntOrTuple | None = None,
+        ceil_mode: bool = False,
+    ) -> None:
+        name = type(self).__name__
+        _norm(name, norm_type)
+        make_window(name, self._n, kernel_size, stride, 0, 1, ceil_mode)
+        self.args = (norm_type, kernel_size, stride, ceil_mode)
+
+    def forward(self, x):
+        out = self._fn(x, *self.args)
+        self._input = np.array(x)
+        return out
+
+    def _backward(self, g, x):
+        return self._bw(g, x, *self.args)
+
+
+class LPPool1d(LPPool2d):
+    """Layer form of :func:`lp_pool1d`.
+
+    Parameters
+    ----------
+    norm_type, kernel_size, stride, ceil_mode
+        As in :func:`lp_pool1d`.
+    """
+
+    _n, _fn = 1, staticmethod(lp_pool1d)
+    _bw = staticmethod(lp_pool1d_backward)
+
+
+class LSEPool2d(LPPool2d):
+    """Layer form of :func:`lse_pool2d`.
+
+    Parameters
+    ----------
+    kernel_size, stride, padding, temperature, ceil_mode
+        As in :func:`lse_pool2d`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pool = LSEPool2d(2, temperature=0.5)
+    >>> pool(np.zeros((1, 2, 2))).round(4)  # 0.5 * log 4
+    array([[[0.6931]]])
+    """
+
+    _n, _fn = 2, staticmethod(lse_pool2d)
+    _bw = staticmethod(lse_pool2d_backward)
+
+    def __init__(
+        self,
+        kernel_size: IntOrTuple,
+        stride: IntOrTuple | None = None,
+        padding: IntOrTuple = 0,
+        temperature: float = 1.0,
+        ceil_mode: bool = False,
+    ) -> None:
+        name = type(self).__name__
+        if not (np.isfinite(float(temperature)) and float(temperature) > 0):
+            raise ValueError(
+                f"{name}: temperature must be a finite number > 0, but got {temperature!r}"
+            )
+        make_window(name, self._n, kernel_size, stride, padding, 1, ceil_mode)
+        self.args = (kernel_size, stride, padding, temperature, ceil_mode)
+
+
+class LSEPool1d(LSEPool2d):
+    """Layer form of :func:`lse_pool1d`.
+
+    Parameters
+    ----------
+    kernel_size, stride, padding, temperature, ceil_mode
+        As in :func:`lse_pool1d`.
+    """
+
+    _n, _fn = 1, staticmethod(lse_pool1d)
+    _bw = staticmethod(lse_pool1d_backward)
+
+
+class GlobalMaxPool2d(Layer):
+    """Layer form of :func:`global_max_pool2d`; backward routes to each plane's maximum.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pool = GlobalMaxPool2d()
+    >>> pool(np.array([[[1., 4.], [2., 3.]]]))
+    array([[[4.]]])
+    >>> pool.backward(np.ones((1, 1, 1)))
+    array([[[0., 1.],
+            [0., 0.]]])
+    """
+
+    def __init__(self) -> None:
+        self._pool = None
+
+    def forward(self, x):
+        x = check_array("GlobalMaxPool2d", "input", x, 2, integers=True)
+        self._pool = MaxPool2d(x.shape[-2:])
+        return self._pool.forward(x)
+
+    def backward(self, grad_output):
+        return self._saved("_pool").backward(grad_output)
+
+
+class GlobalAvgPool2d(Layer):
+    """Layer form of :func:`global_avg_pool2d`; backward spreads each gradient evenly.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pool = GlobalAvgPool2d()
+    >>> pool(np.array([[[1., 4.], [2., 3.]]]))
+    array([[[2.5]]])
+    >>> pool.backward(np.ones((1, 1, 1)))
+    array([[[0.25, 0.25],
+            [0.25, 0.25]]])
+    """
+
+    def __init__(self) -> None:
+        self._shape = None
+
+    def forward(self, x):
+        out = global_avg_pool2d(x)
+        self._shape = np.shape(x)
+        return out
+
+    def backward(self, grad_output):
+        shape = self._saved("_shape")
+        return F.avg_pool2d_backward(grad_output, shape, shape[-2:])
