@@ -13,6 +13,7 @@ The companion package of the *pooling-lab* course on how backpropagation flows t
 - :mod:`pooling_lab.generalized`: Lp, log-sum-exp and global pooling.
 - :mod:`pooling_lab.conv`, :mod:`pooling_lab.training`: ``Conv2d``, ``Linear``, ``Flatten``,
   ``Sequential``, ``CrossEntropyLoss`` and ``SGD``, enough to train a small CNN.
+- :mod:`pooling_lab.models`: the course's small CNN for the digits and its training recipe.
 - :mod:`pooling_lab.datasets`: the 8x8 digits shipped with scikit-learn, split for training.
 
 Examples
@@ -31,6 +32,7 @@ from . import (
     functional,
     generalized,
     gradcheck,
+    models,
     plots,
     reference,
     ties,
@@ -86,6 +88,7 @@ __all__ = [
     "functional",
     "generalized",
     "gradcheck",
+    "models",
     "plots",
     "reference",
     "ties",

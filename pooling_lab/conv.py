@@ -18,26 +18,31 @@ __all__ = ["Conv2d", "col2im", "im2col"]
 
 
 def im2col(xp: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int]) -> np.ndarray:
-    """Receptive fields of a padded (N, C, Hp, Wp) array as rows: (N*Ho*Wo, C*kh*kw).
+    """Receptive fields of a padded (N, C, Hp, Wp) array as columns: (N, C*kh*kw, Ho*Wo).
+
+    Column ``o`` of image ``n`` holds the field of output position ``o`` (row-major), with
+    the channel varying slowest, then the kernel row, then the kernel column: the order of a
+    weight tensor (out, C, kh, kw) flattened to (out, C*kh*kw), so the convolution of image
+    ``n`` is ``weight_matrix @ cols[n]``.
 
     Examples
     --------
     >>> import numpy as np
     >>> im2col(np.arange(9.).reshape(1, 1, 3, 3), (2, 2), (1, 1))
-    array([[0., 1., 3., 4.],
-           [1., 2., 4., 5.],
-           [3., 4., 6., 7.],
-           [4., 5., 7., 8.]])
+    array([[[0., 1., 3., 4.],
+            [1., 2., 4., 5.],
+            [3., 4., 6., 7.],
+            [4., 5., 7., 8.]]])
     """
     n, c, hp, wp = xp.shape
     (kh, kw), (sh, sw) = kernel, stride
     ho, wo = (hp - kh) // sh + 1, (wp - kw) // sw + 1
     s = xp.strides
-    # A read-only view, no copy: fields[n, c, i, j] is the window at output (i, j).
+    # A read-only view, no copy: fields[n, c, i, j] is kernel offset (i, j) at every output.
     fields = as_strided(
-        xp, (n, c, ho, wo, kh, kw), (s[0], s[1], s[2] * sh, s[3] * sw, s[2], s[3]), writeable=False
+        xp, (n, c, kh, kw, ho, wo), (s[0], s[1], s[2], s[3], s[2] * sh, s[3] * sw), writeable=False
     )
-    return fields.transpose(0, 2, 3, 1, 4, 5).reshape(n * ho * wo, c * kh * kw)
+    return fields.reshape(n, c * kh * kw, ho * wo)
 
 
 def col2im(
@@ -46,12 +51,12 @@ def col2im(
     kernel: tuple[int, int],
     stride: tuple[int, int],
 ) -> np.ndarray:
-    """Inverse bookkeeping of :func:`im2col`: add every row back where it came from.
+    """Inverse bookkeeping of :func:`im2col`: add every column entry back where it came from.
 
     Examples
     --------
     >>> import numpy as np
-    >>> col2im(np.ones((4, 4)), (1, 1, 3, 3), (2, 2), (1, 1))[0, 0]  # overlaps add up
+    >>> col2im(np.ones((1, 4, 4)), (1, 1, 3, 3), (2, 2), (1, 1))[0, 0]  # overlaps add up
     array([[1., 2., 1.],
            [2., 4., 2.],
            [1., 2., 1.]])
@@ -59,12 +64,12 @@ def col2im(
     n, c, hp, wp = padded_shape
     (kh, kw), (sh, sw) = kernel, stride
     ho, wo = (hp - kh) // sh + 1, (wp - kw) // sw + 1
-    fields = cols.reshape(n, ho, wo, c, kh, kw).transpose(0, 3, 1, 2, 4, 5)
+    fields = cols.reshape(n, c, kh, kw, ho, wo)
     result = np.zeros(padded_shape, dtype=cols.dtype)
     for i in range(kh):
         for j in range(kw):
             # one kernel offset never hits a position twice, so += is a true sum
-            result[:, :, i : i + sh * ho : sh, j : j + sw * wo : sw] += fields[:, :, :, :, i, j]
+            result[:, :, i : i + sh * ho : sh, j : j + sw * wo : sw] += fields[:, :, i, j]
     return result
 
 
@@ -162,11 +167,12 @@ class Conv2d(Layer):
         cols = im2col(xp, self.kernel, self.stride)
         n, ho = x.shape[0], (xp.shape[2] - self.kernel[0]) // self.stride[0] + 1
         wo = (xp.shape[3] - self.kernel[1]) // self.stride[1] + 1
-        out = cols @ weight.reshape(self.out_channels, -1).T.astype(cols.dtype, copy=False)
+        # (out, C*kh*kw) @ (N, C*kh*kw, Ho*Wo): one product per image, already channel-first
+        out = weight.reshape(self.out_channels, -1).astype(cols.dtype, copy=False) @ cols
         if "bias" in self.params:
-            out += self.params["bias"]
+            out += self.params["bias"][:, None]
         self._cols, self._shapes = cols, (x.shape, xp.shape, ho, wo)
-        return np.ascontiguousarray(out.reshape(n, ho, wo, -1).transpose(0, 3, 1, 2))
+        return out.reshape(n, self.out_channels, ho, wo)
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         """Fill ``grads`` and return the input gradient."""
@@ -179,11 +185,13 @@ class Conv2d(Layer):
                 f"Conv2d.backward: grad_output must have shape {expected}, but got {g.shape}"
             )
         weight = self.params["weight"]
-        g_rows = g.transpose(0, 2, 3, 1).reshape(-1, self.out_channels)
-        self.grads["weight"] = (g_rows.T @ cols).reshape(weight.shape).astype(weight.dtype)
+        g = g.reshape(g.shape[0], self.out_channels, -1)
+        # dL/dW sums, over images and positions, grad_output times the receptive field
+        grad_w = np.tensordot(g, cols, axes=([0, 2], [0, 2]))
+        self.grads["weight"] = grad_w.reshape(weight.shape).astype(weight.dtype)
         if "bias" in self.params:
-            self.grads["bias"] = g_rows.sum(axis=0).astype(weight.dtype)
-        grad_cols = g_rows @ weight.reshape(self.out_channels, -1).astype(g_rows.dtype)
+            self.grads["bias"] = g.sum(axis=(0, 2)).astype(weight.dtype)
+        grad_cols = weight.reshape(self.out_channels, -1).T.astype(g.dtype, copy=False) @ g
         grad_padded = col2im(grad_cols, padded_shape, self.kernel, self.stride)
         (ph, pw), (_, _, h, w) = self.padding, in_shape
         return grad_padded[:, :, ph : ph + h, pw : pw + w].copy()

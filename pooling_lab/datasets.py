@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["Digits", "load_digits"]
+__all__ = ["Digits", "load_digits", "random_shift"]
 
 
 class Digits(NamedTuple):
@@ -76,3 +76,49 @@ def load_digits(test_fraction: float = 0.2, seed: int = 0, dtype=np.float32) -> 
         chosen = rng.permutation(members)[: round(test_fraction * len(members))]
         test[chosen] = True
     return Digits(images[~test], labels[~test], images[test], labels[test])
+
+
+def random_shift(images: np.ndarray, rng: np.random.Generator, max_shift: int = 1) -> np.ndarray:
+    """Move each image by a random whole number of pixels in each direction, filling with 0.
+
+    A digit moved by a pixel is still the same digit, so training on shifted copies teaches
+    the network that, and it generalises better from few images.
+
+    Parameters
+    ----------
+    images : ndarray
+        (N, C, H, W) images; not modified.
+    rng : numpy.random.Generator
+        Source of the shifts.
+    max_shift : int, default 1
+        Largest shift, in pixels, along each axis.
+
+    Returns
+    -------
+    ndarray
+        Shifted copies, same shape and dtype.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> image = np.zeros((1, 1, 3, 3), dtype=np.float32)
+    >>> image[0, 0, 1, 1] = 1
+    >>> shifted = random_shift(image, np.random.default_rng(0))
+    >>> float(shifted.sum()), shifted.dtype  # one pixel moved, none lost
+    (1.0, dtype('float32'))
+    """
+    if not isinstance(max_shift, (int, np.integer)) or max_shift < 0:
+        raise ValueError(f"random_shift: max_shift must be an int >= 0, got {max_shift!r}")
+    images = np.asarray(images)
+    if images.ndim != 4:
+        raise ValueError(f"random_shift: images must be (N, C, H, W), got shape {images.shape}")
+    m = int(max_shift)
+    n, _, h, w = images.shape
+    padded = np.pad(images, ((0, 0), (0, 0), (m, m), (m, m)))
+    dy, dx = rng.integers(0, 2 * m + 1, size=(2, n))
+    # all images at once: row and column index grids offset per image
+    rows = (dy[:, None] + np.arange(h))[:, None, :, None]
+    cols = (dx[:, None] + np.arange(w))[:, None, None, :]
+    return padded[
+        np.arange(n)[:, None, None, None], np.arange(images.shape[1])[:, None, None], rows, cols
+    ]

@@ -41,3 +41,36 @@ def test_committed_results_describe_the_machine():
     report = json.loads((ROOT / "benchmarks" / "results" / "pooling.json").read_text())
     assert {"cpu", "cores", "numpy", "torch"} <= set(report["machine"])
     assert [c["config"] for c in report["configs"]] == ["1", "2", "3", "4", "5"]
+
+
+def test_cnn_benchmark_runs_quickly(tmp_path):
+    out = tmp_path / "cnn.json"
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "bench_cnn.py"),
+            "--quick",
+            "--seeds",
+            "1",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    report = json.loads(out.read_text())
+    assert report["quick"] and report["data"] == {"train": 1438, "test": 359}
+    (only,) = report["results"]["max"]["runs"]
+    assert 0 <= only["test_accuracy"] <= 1 and only["train_seconds"] > 0
+
+
+def test_committed_cnn_results_meet_the_floors():
+    report = json.loads((ROOT / "benchmarks" / "results" / "cnn.json").read_text())
+    assert not report["quick"] and {"cpu", "cores", "numpy"} <= set(report["machine"])
+    assert set(report["results"]) == {"max", "avg", "conv"}
+    main = report["results"]["max"]
+    assert len(main["runs"]) >= 5 and report["floors_met"]
+    assert min(r["test_accuracy"] for r in main["runs"]) >= 0.975
+    assert max(r["train_seconds"] for r in main["runs"]) <= 30

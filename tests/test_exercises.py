@@ -196,3 +196,82 @@ def test_dense_checker():
     assert ex.check_dense_backward(
         lambda x, W, g: (g @ W, x.T @ g, g.sum(axis=0))
     ).misconception in ("crashed", "shape")
+
+
+# ---------------------------------------------------------------------------------------------
+# Part 2: average pooling and log-sum-exp pooling
+
+
+def avg_backward(g, shape, k, s, p, include, *, divide=True, op="add", wrong_divisor=False):
+    """A learner-style loop average-pool backward with switchable mistakes."""
+    grad = np.zeros((shape[0] + 2 * p, shape[1] + 2 * p), dtype=g.dtype)
+    for i in range(g.shape[0]):
+        for j in range(g.shape[1]):
+            r0, c0 = i * s, j * s
+            rows = range(max(r0, p), min(r0 + k, p + shape[0]))
+            cols = range(max(c0, p), min(c0 + k, p + shape[1]))
+            use_all = include != wrong_divisor
+            count = k * k if use_all else len(rows) * len(cols)
+            value = g[i, j] / count if divide else g[i, j]
+            if op == "add":
+                grad[r0 : r0 + k, c0 : c0 + k] += value
+            else:
+                grad[r0 : r0 + k, c0 : c0 + k] = value
+    return grad[p : p + shape[0], p : p + shape[1]]
+
+
+@pytest.mark.parametrize(
+    "options, key",
+    [
+        ({}, None),
+        ({"divide": False}, "not_divided"),
+        ({"op": "assign"}, "overwrite"),
+        ({"wrong_divisor": True}, "pad_divisor"),
+    ],
+)
+def test_avg_pool_backward_checker(options, key):
+    report = ex.check_avg_pool_backward(lambda *args: avg_backward(*args, **options))
+    assert report.passed is (key is None)
+    assert report.misconception == key
+
+
+def lse_backward(x, g, k, t, *, stable=True, inside=True, scale=1.0, argmax=False):
+    """A learner-style loop log-sum-exp pool backward with switchable mistakes."""
+    grad = np.zeros_like(x)
+    for i in range(x.shape[0] // k):
+        for j in range(x.shape[1] // k):
+            v = x[i * k : i * k + k, j * k : j * k + k]
+            if argmax:
+                w = (v == v.max()).astype(x.dtype)
+            else:
+                z = v / t if inside else v
+                if stable:
+                    z = z - z.max()
+                with np.errstate(over="ignore", invalid="ignore"):
+                    w = np.exp(z) / np.exp(z).sum()
+            grad[i * k : i * k + k, j * k : j * k + k] = g[i, j] * w * scale
+    return grad
+
+
+@pytest.mark.parametrize(
+    "options, key",
+    [
+        ({}, None),
+        ({"stable": False}, "lse_overflow"),
+        ({"inside": False}, "lse_no_temperature"),
+        ({"argmax": True}, "max_routing"),
+    ],
+)
+def test_lse_pool_backward_checker(options, key):
+    report = ex.check_lse_pool_backward(lambda *args: lse_backward(*args, **options))
+    assert report.passed is (key is None)
+    assert report.misconception == key
+
+
+def test_lse_pool_backward_checker_names_an_extra_factor():
+    def divided_by_t(x, g, k, t):
+        return lse_backward(x, g, k, t) / t
+
+    report = ex.check_lse_pool_backward(divided_by_t)
+    assert report.misconception == "lse_extra_factor"
+    assert "cancel" in repr(report)

@@ -147,3 +147,33 @@ def test_tie_rules_against_a_loop():
     np.testing.assert_allclose(split, expected)
     with pytest.raises(ValueError, match="rule must be one of"):
         pl.ties.max_pool2d_backward_ties(x, g, 2, rule="random")
+
+
+@given(st.integers(0, 10**6))
+def test_count_maxima_against_a_loop(seed):
+    rng = np.random.default_rng(seed)
+    x = rng.integers(-1, 2, (1, 2, 5, 6)).astype(np.float32)
+    k, s = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+    counts = pl.ties.count_maxima(x, k, s)
+    out = F.max_pool2d(x, k, s)
+    assert counts.shape == out.shape and counts.dtype == np.int64
+    for n, c, i, j in np.ndindex(*counts.shape):
+        window = x[n, c, i * s : i * s + k, j * s : j * s + k]
+        assert counts[n, c, i, j] == np.sum(window == window.max())
+
+
+def test_tie_rule_layer_follows_its_rule_and_checks_it():
+    x = np.random.default_rng(3).integers(0, 3, (2, 3, 6, 6)).astype(np.float64)
+    g = np.random.default_rng(4).standard_normal((2, 3, 3, 3))
+    for rule in pl.ties.RULES:
+        layer = pl.ties.MaxPool2dTies(2, rule=rule)
+        np.testing.assert_array_equal(layer(x), F.max_pool2d(x, 2))
+        expected = pl.ties.max_pool2d_backward_ties(x, g, 2, rule=rule)
+        np.testing.assert_array_equal(layer.backward(g), expected)
+    # on tie-free inputs every rule is the ordinary gradient
+    free = pl.gradcheck.tie_free((1, 2, 4, 4), seed=5)
+    assert pl.gradcheck.gradcheck(pl.ties.MaxPool2dTies(2, rule="split"), free) < 1e-7
+    with pytest.raises(ValueError, match="rule must be one of"):
+        pl.ties.MaxPool2dTies(2, rule="last")
+    with pytest.raises(RuntimeError, match="before forward"):
+        pl.ties.MaxPool2dTies(2).backward(g)

@@ -179,3 +179,72 @@ def test_digits_without_sklearn_says_what_to_install(monkeypatch):
         pl.datasets.load_digits()
     with pytest.raises(ValueError, match="test_fraction must lie in"):
         pl.datasets.load_digits(test_fraction=1.5)
+
+
+def test_fit_learns_records_history_and_is_reproducible():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((120, 1, 4, 4)).astype(np.float32)
+    y = (x[:, 0, :2].sum(axis=(1, 2)) > x[:, 0, 2:].sum(axis=(1, 2))).astype(np.int64)
+    before = x.copy()
+
+    def train():
+        model = pl.Sequential(
+            pl.Conv2d(1, 4, 3, padding=1, seed=1),
+            pl.ReLU(),
+            pl.MaxPool2d(2),
+            pl.Flatten(),
+            pl.Linear(16, 2, seed=2),
+        )
+        lines = []
+        history = pl.training.fit(
+            model,
+            x,
+            y,
+            epochs=8,
+            batch_size=16,
+            lr=0.1,
+            x_test=x,
+            labels_test=y,
+            augment=pl.datasets.random_shift,
+            log=lines.append,
+        )
+        return model, history, lines
+
+    model, history, lines = train()
+    assert [h["epoch"] for h in history] == list(range(1, 9)) and len(lines) == 8
+    assert history[-1]["loss"] < history[0]["loss"]
+    assert history[-1]["test_acc"] == pl.training.accuracy(model, x, y) > 0.8
+    assert history[0]["lr"] == 0.1 and history[-1]["lr"] < 0.01  # cosine decay
+    np.testing.assert_array_equal(x, before)
+    assert train()[1] == history  # the seed fixes everything, augmentation included
+    with pytest.raises(ValueError, match="epochs must be a positive int"):
+        pl.training.fit(model, x, y, epochs=0)
+    with pytest.raises(ValueError, match="labels has 3"):
+        pl.training.fit(model, x, y[:3], epochs=1)
+
+
+def test_random_shift_moves_whole_images_within_bounds():
+    rng = np.random.default_rng(0)
+    images = rng.random((50, 2, 5, 5)).astype(np.float32)
+    shifted = pl.datasets.random_shift(images, np.random.default_rng(1))
+    assert shifted.shape == images.shape and shifted.dtype == np.float32
+    padded = np.pad(images, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    for n in range(50):  # each image is one of the 9 crops of its padded self
+        crops = [padded[n, :, i : i + 5, j : j + 5] for i in range(3) for j in range(3)]
+        assert any(np.array_equal(shifted[n], c) for c in crops)
+    assert np.array_equal(pl.datasets.random_shift(images, rng, max_shift=0), images)
+    with pytest.raises(ValueError, match="max_shift must be an int >= 0"):
+        pl.datasets.random_shift(images, rng, max_shift=-1)
+
+
+@pytest.mark.parametrize("downsample", pl.models.DOWNSAMPLERS)
+def test_digits_cnn_variants_map_digits_to_logits(downsample):
+    model = pl.models.digits_cnn(downsample, channels=(2, 3), seed=1)
+    x = np.random.default_rng(0).random((3, 1, 8, 8)).astype(np.float32)
+    logits = model(x)
+    assert logits.shape == (3, 10) and logits.dtype == np.float32
+    assert model.backward(np.ones_like(logits)).shape == x.shape
+    again = pl.models.digits_cnn(downsample, channels=(2, 3), seed=1)
+    np.testing.assert_array_equal(again(x), logits)  # the seed fixes the initialisation
+    with pytest.raises(ValueError, match="downsample must be one of"):
+        pl.models.digits_cnn("stride")

@@ -1,0 +1,221 @@
+"""The machinery shared by every checker: a report, the misconceptions, and the diagnosis."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Report:
+    """What a checker found: a pass, or the first misconception and a hint."""
+
+    exercise: str
+    passed: bool
+    message: str
+    misconception: str | None = None
+    hint: str = ""
+
+    def __repr__(self) -> str:
+        if self.passed:
+            return f"PASS {self.exercise}: {self.message}"
+        text = f"FAIL {self.exercise}: {self.message}"
+        return text + (f"\nHint: {self.hint}" if self.hint else "")
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+
+# Misconceptions: a key, how to say it, and a hint. Tests and notebooks refer to the keys.
+MISCONCEPTIONS = {
+    "crashed": (
+        "your function raised an exception",
+        "run it on the case shown and read the traceback",
+    ),
+    "shape": (
+        "the result has the wrong shape",
+        "a gradient always has the shape of the thing it "
+        "is the gradient of; a pooled output has one value per window",
+    ),
+    "dtype": (
+        "the result has the wrong dtype",
+        "build results with np.zeros_like(x) or "
+        "np.zeros(shape, dtype=x.dtype), so float32 stays float32",
+    ),
+    "mutated": (
+        "your function changed its input array",
+        "work on a copy (x.copy()) or a new array; the caller still needs its data",
+    ),
+    "off_by_one": (
+        "the output size is off by one",
+        "the number of windows is "
+        "floor((L + 2p - d(k-1) - 1) / s) + 1: count window *starts*, not ends",
+    ),
+    "no_dilation": (
+        "the output size ignores dilation",
+        "a dilated window reaches d*(k-1)+1 elements, not k",
+    ),
+    "ceil_no_drop": (
+        "ceil_mode keeps a window that starts in the right padding",
+        "PyTorch drops the last window unless it starts inside the input or the left padding",
+    ),
+    "zero_padding": (
+        "padding was filled with zeros",
+        "max pooling pads with -inf: with zeros, a "
+        "window of negative numbers would report 0, a value that is not in the input",
+    ),
+    "spread": (
+        "every element of the window received gradient",
+        "only the maximum influences the output; the other elements' partial derivatives are 0",
+    ),
+    "averaged": (
+        "the gradient was shared equally over the window",
+        "that is average pooling's backward; max pooling sends the whole gradient to the winner",
+    ),
+    "all_ties": (
+        "every tied maximum received the full gradient",
+        "that counts the gradient twice "
+        "(its total grows); pick one winner, the first in row-major order, as PyTorch "
+        "does",
+    ),
+    "last_tie": (
+        "ties went to the last maximum instead of the first",
+        "that is a valid "
+        "subgradient, but PyTorch's convention (and ours) is the first maximum in "
+        "row-major window order; compare with > rather than >=",
+    ),
+    "overwrite": (
+        "overlapping windows overwrote each other's gradient",
+        "an input that wins two "
+        "windows influences both outputs: add the gradients (+=), do not assign (=)",
+    ),
+    "activation": (
+        "the gradient was multiplied by an extra activation derivative",
+        "max "
+        "pooling's derivative already is the 0/1 routing; a nonlinearity before the "
+        "pool applies its own derivative in its own backward pass",
+    ),
+    "to_loser": (
+        "the gradient went to the smaller input",
+        "the derivative of max(a, b) with respect to a is 1 when a wins and 0 when it loses",
+    ),
+    "relu_negative": (
+        "gradient passed through inputs that are not positive",
+        "ReLU's output does not change when a negative input moves a little: its slope there is 0",
+    ),
+    "relu_value": (
+        "the result is scaled by the input or output value",
+        "ReLU's slope is 1 for "
+        "positive inputs, whatever their size: pass grad_output through unchanged",
+    ),
+    "not_split": (
+        "tied maxima did not share the gradient",
+        "in the split rule each of the t tied winners gets grad / t",
+    ),
+    "no_batch_sum": (
+        "grad_b was not summed over the batch",
+        "b is added to every row, so its gradient is the sum of grad_y over rows",
+    ),
+    "transposed": ("grad_W is transposed", "grad_W must have W's shape (D, M): x.T @ grad_y"),
+    "not_divided": (
+        "each input received the window's whole gradient",
+        "the output is the window's sum divided by its divisor, so each input's share is "
+        "grad / divisor",
+    ),
+    "pad_divisor": (
+        "the divisor does not follow count_include_pad",
+        "with count_include_pad=True every full window divides by k*k, padding included; "
+        "with False it divides by the number of real (unpadded) inputs in the window",
+    ),
+    "lse_no_temperature": (
+        "the softmax was taken of x instead of x / T",
+        "d/dx of T log sum exp(x / T) is softmax(x / T): the temperature stays inside",
+    ),
+    "lse_extra_factor": (
+        "the softmax was scaled by 1/T or T",
+        "the outer factor T and the inner 1/T of the chain rule cancel: the gradient is "
+        "exactly softmax(x / T), whose entries sum to 1",
+    ),
+    "lse_overflow": (
+        "large inputs overflowed exp and produced nan or inf",
+        "subtract the window's maximum before exp: softmax(v) = softmax(v - max v)",
+    ),
+    "max_routing": (
+        "the whole gradient went to the window's maximum",
+        "that is max pooling's one-hot routing, the T -> 0 limit; at T > 0 every element "
+        "gets its softmax share",
+    ),
+}
+
+
+def _fail(exercise, key, where=""):
+    message, hint = MISCONCEPTIONS[key]
+    return Report(exercise, False, message + (f" ({where})" if where else ""), key, hint)
+
+
+def _call(fn, args):
+    """Call the learner's function on copies, so a mutation is seen and not propagated."""
+    copies = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+    try:
+        result = fn(*copies)
+    except Exception as err:  # the learner's code may raise anything
+        return None, f"{type(err).__name__}: {err}", False
+    mutated = any(
+        isinstance(a, np.ndarray) and not np.array_equal(a, c, equal_nan=True)
+        for a, c in zip(args, copies)
+    )
+    return result, None, mutated
+
+
+def _diagnose(exercise, fn, cases):
+    """Run every case; on the first wrong answer, name the matching misconception.
+
+    ``cases`` holds (description, args, expected, {misconception key: what that mistake gives}).
+    """
+    for description, args, expected, mistakes in cases:
+        result, error, mutated = _call(fn, args)
+        if error:
+            report = _fail(exercise, "crashed", f"{description}: {error}")
+            return report
+        if mutated:
+            return _fail(exercise, "mutated", description)
+        got = result if isinstance(result, tuple) else (result,)
+        want = expected if isinstance(expected, tuple) else (expected,)
+        if len(got) != len(want):
+            return _fail(exercise, "shape", f"{description}: expected {len(want)} results")
+        got = tuple(np.asarray(g) for g in got)
+        for g, w in zip(got, want):
+            if g.shape != np.shape(w):
+                near = g.ndim == np.ndim(w) and all(
+                    abs(a - b) <= 1 for a, b in zip(g.shape, np.shape(w))
+                )
+                key = mistakes.get("__shape__", "shape") if near else "shape"
+                return _fail(
+                    exercise, key, f"{description}: got shape {g.shape}, expected {np.shape(w)}"
+                )
+            if np.asarray(w).dtype.kind == "f" and g.dtype != np.asarray(w).dtype:
+                return _fail(
+                    exercise,
+                    "dtype",
+                    f"{description}: got {g.dtype}, expected {np.asarray(w).dtype}",
+                )
+        if all(np.allclose(g, w, rtol=1e-5, atol=1e-6, equal_nan=True) for g, w in zip(got, want)):
+            continue
+        for key, wrong in mistakes.items():
+            if key.startswith("__"):
+                continue
+            wrong = wrong if isinstance(wrong, tuple) else (wrong,)
+            if all(
+                g.shape == np.shape(b) and np.allclose(g, b, rtol=1e-5, atol=1e-6, equal_nan=True)
+                for g, b in zip(got, wrong)
+            ):
+                return _fail(exercise, key, description)
+        return Report(
+            exercise,
+            False,
+            f"wrong values ({description}); expected\n{want[0]!r}\nbut got\n{got[0]!r}",
+            None,
+            "work the case out by hand and compare",
+        )
+    return Report(exercise, True, f"all {len(cases)} cases agree.")
