@@ -21,20 +21,15 @@ chapter's comparison.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import statistics
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 
-from bench_pooling import cpu_model  # noqa: E402
+from bench_pooling import machine, write_report  # noqa: E402
 
 import pooling_lab as pl  # noqa: E402
 
@@ -97,12 +92,7 @@ def main(argv=None) -> int:
         main_runs["accuracy_min"] >= ACCURACY_FLOOR and main_runs["seconds_max"] <= SECONDS_CEILING
     )
     report = {
-        "machine": {
-            "cpu": cpu_model(),
-            "cores": os.cpu_count(),
-            "python": platform.python_version(),
-            "numpy": np.__version__,
-        },
+        "machine": machine(),
         "network": repr(pl.models.digits_cnn()),
         "recipe": pl.models.DIGITS_RECIPE,
         "augmentation": "random shifts of up to 1 pixel (pooling_lab.datasets.random_shift)",
@@ -123,13 +113,7 @@ def main(argv=None) -> int:
             f"floors (max pooling, every seed: accuracy >= {ACCURACY_FLOOR:.1%}, "
             f"training <= {SECONDS_CEILING:.0f} s): {verdict}"
         )
-    out = args.out
-    if out is None and not args.quick:
-        out = ROOT / "results" / "cnn.json"
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(report, indent=2) + "\n")
-        print(f"wrote {out}")
+    write_report(report, args.out, "cnn.json", args.quick)
     return 0
 
 

@@ -61,6 +61,16 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def machine() -> dict:
+    """What the figures were measured on."""
+    return {
+        "cpu": cpu_model(),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+    }
+
+
 def layer_step(layer, x, g):
     def run():
         layer.forward(x)
@@ -170,10 +180,7 @@ def main(argv=None) -> int:
     speedups = reference_speedups(configs, rng, args.quick)
     report = {
         "machine": {
-            "cpu": cpu_model(),
-            "cores": os.cpu_count(),
-            "python": platform.python_version(),
-            "numpy": np.__version__,
+            **machine(),
             "torch": torch.__version__ if torch else None,
             "torch_default_threads": default_threads,
         },
@@ -187,14 +194,18 @@ def main(argv=None) -> int:
             f"loop reference on {item['config']}: {item['reference_ms']:.1f} ms, "
             f"vectorised {item['pooling_lab_ms']:.3f} ms, speed-up x{item['speedup']:.0f}"
         )
-    out = args.out
-    if out is None and not args.quick:
-        out = ROOT / "results" / "pooling.json"
+    write_report(report, args.out, "pooling.json", args.quick)
+    return 0
+
+
+def write_report(report: dict, out: Path | None, default_name: str, quick: bool) -> None:
+    """Write the JSON report to ``out``; full runs default to ``results/<default_name>``."""
+    if out is None and not quick:
+        out = ROOT / "results" / default_name
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(report, indent=2) + "\n")
         print(f"wrote {out}")
-    return 0
 
 
 def reference_speedups(configs, rng, quick):

@@ -24,7 +24,7 @@ import numpy as np
 from . import _core
 from . import functional as F
 from ._params import check_array, check_float, make_window
-from .layers import Layer, MaxPool2d
+from .layers import AvgPool2d, Layer, MaxPool2d
 
 __all__ = [
     "GlobalAvgPool2d",
@@ -506,7 +506,26 @@ class LSEPool1d(LSEPool2d):
     _bw = staticmethod(lse_pool1d_backward)
 
 
-class GlobalMaxPool2d(Layer):
+class _GlobalPool2d(Layer):
+    """A pooling layer whose window is built, at each forward, to cover the whole plane."""
+
+    _layer: type[Layer]
+    _integers = True
+
+    def __init__(self) -> None:
+        self._pool = None
+
+    def forward(self, x):
+        name = type(self).__name__
+        x = check_array(name, "input", x, 2, integers=self._integers)
+        self._pool = self._layer(x.shape[-2:])
+        return self._pool.forward(x)
+
+    def backward(self, grad_output):
+        return self._saved("_pool").backward(grad_output)
+
+
+class GlobalMaxPool2d(_GlobalPool2d):
     """Layer form of :func:`global_max_pool2d`; backward routes to each plane's maximum.
 
     Examples
@@ -520,19 +539,10 @@ class GlobalMaxPool2d(Layer):
             [0., 0.]]])
     """
 
-    def __init__(self) -> None:
-        self._pool = None
-
-    def forward(self, x):
-        x = check_array("GlobalMaxPool2d", "input", x, 2, integers=True)
-        self._pool = MaxPool2d(x.shape[-2:])
-        return self._pool.forward(x)
-
-    def backward(self, grad_output):
-        return self._saved("_pool").backward(grad_output)
+    _layer = MaxPool2d
 
 
-class GlobalAvgPool2d(Layer):
+class GlobalAvgPool2d(_GlobalPool2d):
     """Layer form of :func:`global_avg_pool2d`; backward spreads each gradient evenly.
 
     Examples
@@ -546,14 +556,5 @@ class GlobalAvgPool2d(Layer):
             [0.25, 0.25]]])
     """
 
-    def __init__(self) -> None:
-        self._shape = None
-
-    def forward(self, x):
-        out = global_avg_pool2d(x)
-        self._shape = np.shape(x)
-        return out
-
-    def backward(self, grad_output):
-        shape = self._saved("_shape")
-        return F.avg_pool2d_backward(grad_output, shape, shape[-2:])
+    _layer = AvgPool2d
+    _integers = False

@@ -10,23 +10,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_benchmark_runs_on_tiny_shapes(tmp_path):
-    out = tmp_path / "bench.json"
+def run_benchmark(script: str, *args: str) -> subprocess.CompletedProcess:
     run = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "bench_pooling.py"),
-            "--quick",
-            "--repeats",
-            "2",
-            "--out",
-            str(out),
-        ],
+        [sys.executable, str(ROOT / "benchmarks" / script), *args],
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert run.returncode == 0, run.stderr
+    return run
+
+
+def test_benchmark_runs_on_tiny_shapes(tmp_path):
+    out = tmp_path / "bench.json"
+    run_benchmark("bench_pooling.py", "--quick", "--repeats", "2", "--out", str(out))
     report = json.loads(out.read_text())
     assert report["machine"]["cores"] >= 1 and report["dtype"] == "float32"
     assert [c["config"] for c in report["configs"]] == ["1q", "5q"]
@@ -45,21 +42,7 @@ def test_committed_results_describe_the_machine():
 
 def test_cnn_benchmark_runs_quickly(tmp_path):
     out = tmp_path / "cnn.json"
-    run = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "bench_cnn.py"),
-            "--quick",
-            "--seeds",
-            "1",
-            "--out",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert run.returncode == 0, run.stderr
+    run_benchmark("bench_cnn.py", "--quick", "--seeds", "1", "--out", str(out))
     report = json.loads(out.read_text())
     assert report["quick"] and report["data"] == {"train": 1438, "test": 359}
     (only,) = report["results"]["max"]["runs"]
