@@ -10,7 +10,8 @@ The companion package of the *pooling-lab* course on how backpropagation flows t
 - :mod:`pooling_lab.ties`: max pooling's backward under other rules for tied maxima.
 - :mod:`pooling_lab.exercises`: checkers for the course's exercises.
 - :mod:`pooling_lab.plots`: the course's figures (matplotlib is imported only to draw).
-- :mod:`pooling_lab.generalized`: Lp, log-sum-exp and global pooling.
+- :mod:`pooling_lab.generalized`: Lp, log-sum-exp and global pooling;
+  :mod:`pooling_lab.adaptive`: adaptive max and average pooling with PyTorch's bins.
 - :mod:`pooling_lab.conv`, :mod:`pooling_lab.training`: ``Conv2d``, ``Linear``, ``Flatten``,
   ``Sequential``, ``CrossEntropyLoss`` and ``SGD``, enough to train a small CNN.
 - :mod:`pooling_lab.models`: the course's small CNN for the digits and its training recipe.
@@ -26,6 +27,7 @@ array([[[[ 5.,  7.],
 """
 
 from . import (
+    adaptive,
     conv,
     datasets,
     exercises,
@@ -38,6 +40,7 @@ from . import (
     ties,
     training,
 )
+from .adaptive import AdaptiveAvgPool2d, AdaptiveMaxPool2d
 from .conv import Conv2d
 from .generalized import (
     GlobalAvgPool2d,
@@ -63,6 +66,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "SGD",
+    "AdaptiveAvgPool2d",
+    "AdaptiveMaxPool2d",
     "AvgPool1d",
     "AvgPool2d",
     "Conv2d",
@@ -82,6 +87,7 @@ __all__ = [
     "MaxUnpool2d",
     "ReLU",
     "Sequential",
+    "adaptive",
     "conv",
     "datasets",
     "exercises",

@@ -302,3 +302,55 @@ def conv2d(x, weight, bias=None, stride=1, padding=0):
                     field = xp[b, :, i * sh : i * sh + kh, j * sw : j * sw + kw]
                     out[b, f, i, j] = np.sum(field * weight[f]) + (0 if bias is None else bias[f])
     return out
+
+
+def adaptive_max_pool(x, output_size, *, ndim=2):
+    """Adaptive max pooling by loops over PyTorch's bins; returns ``(output, indices)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> adaptive_max_pool(np.array([[3., 1., 4., 1., 5.]]), (3,), ndim=1)
+    (array([[3., 4., 5.]]), array([[0, 2, 4]]))
+    """
+    from .adaptive import adaptive_bins
+
+    x = np.asarray(x)
+    spatial = x.shape[-ndim:]
+    bins = [adaptive_bins(size, out) for size, out in zip(spatial, output_size)]
+    output = np.zeros(x.shape[:-ndim] + tuple(output_size), dtype=x.dtype)
+    indices = np.zeros(output.shape, dtype=np.int64)
+    for lead, plane in _planes(x, ndim):
+        for out_pos in np.ndindex(*output_size):
+            ranges = [range(*bins[d][i]) for d, i in enumerate(out_pos)]
+            best_value, best_coord = -math.inf, tuple(r[0] for r in ranges)
+            for c in itertools.product(*ranges):  # row-major order
+                value = plane[c]
+                if value > best_value or np.isnan(value):  # PyTorch's update rule
+                    best_value, best_coord = value, c
+            output[lead + out_pos] = plane[best_coord]
+            indices[lead + out_pos] = np.ravel_multi_index(best_coord, spatial)
+    return output, indices
+
+
+def adaptive_avg_pool(x, output_size, *, ndim=2):
+    """Adaptive average pooling by loops over PyTorch's bins.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> adaptive_avg_pool(np.array([[3., 1., 4., 1., 5.]]), (3,), ndim=1)
+    array([[2., 2., 3.]])
+    """
+    from .adaptive import adaptive_bins
+
+    x = np.asarray(x)
+    spatial = x.shape[-ndim:]
+    bins = [adaptive_bins(size, out) for size, out in zip(spatial, output_size)]
+    output = np.zeros(x.shape[:-ndim] + tuple(output_size), dtype=x.dtype)
+    for lead, plane in _planes(x, ndim):
+        for out_pos in np.ndindex(*output_size):
+            ranges = [range(*bins[d][i]) for d, i in enumerate(out_pos)]
+            cells = list(itertools.product(*ranges))
+            output[lead + out_pos] = sum(plane[c] for c in cells) / len(cells)
+    return output
