@@ -188,22 +188,27 @@ def lp_pool1d_backward(
     )
 
 
-def _lse(fn, n, input, kernel_size, stride, padding, temperature, ceil_mode, grad_output=None):
+def _temperature(fn: str, temperature) -> float:
     t = float(temperature)
     if not (np.isfinite(t) and t > 0):
         raise ValueError(f"{fn}: temperature must be a finite number > 0, but got {temperature!r}")
+    return t
+
+
+def _lse(fn, n, input, kernel_size, stride, padding, temperature, ceil_mode, grad_output=None):
+    t = _temperature(fn, temperature)
     win = make_window(fn, n, kernel_size, stride, padding, 1, ceil_mode)
     x = check_array(fn, "input", input, n, integers=False)
     xb = x.reshape((-1,) + x.shape[-n:])
     peak = _core.max_pool(xb, win).output  # subtracting the max keeps exp from overflowing
     buf = _core._padded(xb, win, peak.shape[1:], -np.inf)
     temp = x.dtype.type(t)
+    total = np.zeros(peak.shape, dtype=x.dtype)
+    for sl in _core._offset_slices(win, peak.shape[1:]):
+        total += np.exp((buf[sl] - peak) / temp)
+    out = peak + temp * np.log(total)
     if grad_output is None:
-        total = np.zeros(peak.shape, dtype=x.dtype)
-        for sl in _core._offset_slices(win, peak.shape[1:]):
-            total += np.exp((buf[sl] - peak) / temp)
-        return (peak + temp * np.log(total)).reshape(x.shape[:-n] + peak.shape[1:])
-    out = _lse(fn, n, x, kernel_size, stride, padding, t, ceil_mode).reshape(peak.shape)
+        return out.reshape(x.shape[:-n] + peak.shape[1:])
     g = check_float(fn, "grad_output", grad_output)
     if g.shape != x.shape[:-n] + out.shape[1:]:
         raise ValueError(f"{fn}: grad_output must have the output's shape, but got {g.shape}")
@@ -485,10 +490,7 @@ class LSEPool2d(LPPool2d):
         ceil_mode: bool = False,
     ) -> None:
         name = type(self).__name__
-        if not (np.isfinite(float(temperature)) and float(temperature) > 0):
-            raise ValueError(
-                f"{name}: temperature must be a finite number > 0, but got {temperature!r}"
-            )
+        _temperature(name, temperature)
         make_window(name, self._n, kernel_size, stride, padding, 1, ceil_mode)
         self.args = (kernel_size, stride, padding, temperature, ceil_mode)
 

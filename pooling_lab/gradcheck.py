@@ -136,7 +136,7 @@ def gradcheck(
     eps: float = 1e-6,
     seed: int = 0,
 ) -> float:
-    """Compare a backward pass with finite differences; return the max relative error.
+    """Compare a backward pass with finite differences; return their relative error.
 
     Parameters
     ----------
@@ -278,7 +278,7 @@ def gradcheck_parameters(layer, x: np.ndarray, *, eps: float = 1e-6, seed: int =
     Returns
     -------
     dict
-        Parameter name to max relative error.
+        Parameter name to :func:`relative_error` of its gradient.
 
     Examples
     --------
