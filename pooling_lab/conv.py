@@ -1,9 +1,10 @@
 """2-D convolution (PyTorch's cross-correlation) as a layer, by im2col.
 
-Forward copies every receptive field into one row of a matrix (``im2col``), so the convolution
-is a single matrix product with the weights. Backward is two more products and ``col2im``,
-which adds each row back onto the positions it was copied from: one strided ``+=`` per kernel
-offset. That addition is the same "sum over every output an input touched" as in pooling.
+Forward lays every receptive field of an image out as one column of a matrix (``im2col``), so
+the convolution is one matrix product per image with the weights. Backward is two more
+products and ``col2im``, which adds each column back onto the positions it was copied from: one
+strided ``+=`` per kernel offset. That addition is the same "sum over every output an input
+touched" as in pooling.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from ._params import as_tuple
 from .layers import Layer
+from .training import check_sizes, default_parameters
 
 __all__ = ["Conv2d", "col2im", "im2col"]
 
@@ -124,9 +126,7 @@ class Conv2d(Layer):
         dtype=np.float32,
     ) -> None:
         name = "Conv2d"
-        for label, value in (("in_channels", in_channels), ("out_channels", out_channels)):
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name}: {label} must be a positive int, but got {value!r}")
+        check_sizes(name, in_channels=in_channels, out_channels=out_channels)
         self.kernel = as_tuple(name, "kernel_size", kernel_size, 2)
         self.stride = as_tuple(name, "stride", stride, 2)
         self.padding = as_tuple(name, "padding", padding, 2)
@@ -138,13 +138,9 @@ class Conv2d(Layer):
         if min(self.padding) < 0:
             raise ValueError(f"{name}: padding must be non-negative, but got {self.padding}")
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
-        fan_in = in_channels * self.kernel[0] * self.kernel[1]
-        bound = 1.0 / np.sqrt(fan_in)
-        rng = np.random.default_rng(seed)
-        shape = (out_channels, in_channels) + self.kernel
-        self.params = {"weight": rng.uniform(-bound, bound, shape).astype(dtype)}
-        if bias:
-            self.params["bias"] = rng.uniform(-bound, bound, out_channels).astype(dtype)
+        fan_in = self.in_channels * self.kernel[0] * self.kernel[1]
+        shape = (self.out_channels, self.in_channels) + self.kernel
+        self.params = default_parameters(shape, fan_in, bias, seed, dtype)
         self.grads = {}
         self._cols = None
 

@@ -41,6 +41,23 @@ __all__ = [
 ]
 
 
+def check_sizes(fn: str, **sizes) -> None:
+    """Raise ValueError unless every size (channels, features) is a positive int."""
+    for label, value in sizes.items():
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{fn}: {label} must be a positive int, but got {value!r}")
+
+
+def default_parameters(weight_shape, fan_in: int, bias: bool, seed: int, dtype) -> dict:
+    """PyTorch's default initialisation: weight, then bias, uniform in +-1/sqrt(fan_in)."""
+    bound = 1.0 / np.sqrt(fan_in)
+    rng = np.random.default_rng(seed)
+    params = {"weight": rng.uniform(-bound, bound, weight_shape).astype(dtype)}
+    if bias:
+        params["bias"] = rng.uniform(-bound, bound, weight_shape[0]).astype(dtype)
+    return params
+
+
 class Linear(Layer):
     """``y = x @ weight.T + bias``, with PyTorch's (out_features, in_features) weight layout.
 
@@ -71,17 +88,10 @@ class Linear(Layer):
         seed: int = 0,
         dtype=np.float32,
     ) -> None:
-        for label, value in (("in_features", in_features), ("out_features", out_features)):
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"Linear: {label} must be a positive int, but got {value!r}")
-        bound = 1.0 / np.sqrt(in_features)
-        rng = np.random.default_rng(seed)
+        check_sizes("Linear", in_features=in_features, out_features=out_features)
         self.in_features, self.out_features = int(in_features), int(out_features)
-        self.params = {
-            "weight": rng.uniform(-bound, bound, (out_features, in_features)).astype(dtype)
-        }
-        if bias:
-            self.params["bias"] = rng.uniform(-bound, bound, out_features).astype(dtype)
+        shape = (self.out_features, self.in_features)
+        self.params = default_parameters(shape, self.in_features, bias, seed, dtype)
         self.grads = {}
         self._input = None
 
