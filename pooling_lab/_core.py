@@ -126,11 +126,11 @@ def max_pool_slices(x: np.ndarray, win: Window) -> tuple[np.ndarray, np.ndarray]
 
 
 class MaxPoolResult(NamedTuple):
-    """Max pooling's output and what identifies the winners: offsets + plan, or flat indices."""
+    """Max pooling's output and what identifies the winners: codes + plan, or flat indices."""
 
     output: np.ndarray
     plan: _phases.PhasePlan | None
-    winners: np.ndarray | None  # offset number of each window's winner (fast path)
+    winners: np.ndarray | None  # each window's winner as the plan's code (fast path)
     index: np.ndarray | None  # flat int64 positions (fallback path)
 
     def indices(self) -> np.ndarray:
@@ -141,7 +141,7 @@ class MaxPoolResult(NamedTuple):
     def backward(self, grad: np.ndarray) -> np.ndarray:
         if self.index is not None:
             return _phases.scatter_add(grad, self.index, self.plan.spatial)
-        return _phases.scatter_add_offsets(grad, self.winners, self.plan)
+        return _phases.max_pool_backward(grad, self.winners, self.plan)
 
 
 def max_pool(x: np.ndarray, win: Window) -> MaxPoolResult:
@@ -151,10 +151,13 @@ def max_pool(x: np.ndarray, win: Window) -> MaxPoolResult:
     _first_inside(win, spatial, out_shape)  # raises if a window covers no input element
     plan = _phases.plan_for(win, tuple(spatial), out_shape)
     out, winners = _phases.max_pool(x, plan)
+    # One reduction finds both unusual cases: the minimum is NaN if any output is NaN (NaN
+    # propagates), and -inf (or the integer minimum) if any window held nothing larger.
+    lowest = out.min() if out.size else None
     if x.dtype.kind == "f":
-        unusual = np.isnan(out).any() or np.isneginf(out).any()
+        unusual = lowest is not None and not lowest > -np.inf
     else:
-        unusual = (out == np.iinfo(x.dtype).min).any()
+        unusual = lowest is not None and lowest == np.iinfo(x.dtype).min
     if unusual:
         # A NaN must report the window's last NaN, and a window of -inf its first real
         # element (not the padding): the slice version implements both rules.

@@ -24,6 +24,8 @@ def as_tuple(fn: str, name: str, value: object, n: int) -> tuple[int, ...]:
     else:
         items = (value,)
     for item in items:
+        if type(item) is int:  # the common case, without the slower abstract-class check
+            continue
         if isinstance(item, (bool, np.bool_)) or not isinstance(item, numbers.Integral):
             raise TypeError(
                 f"{fn}: {name} must be an int or a tuple of {n} ints, but got {value!r}"

@@ -14,10 +14,16 @@ pass over data that does not fit in cache is memory-bound. So the planes are pro
 blocks of about 64 Ki elements, reusing the same small buffers, which stay in cache for all
 k*k passes.
 
-The winner of each window is tracked as its offset number (0 .. k*k-1) in a small unsigned
-integer, without branches: offsets are visited in increasing order, so
-``winner = max(winner, o * (value > best))`` keeps the first maximum on ties. Its flat input
-position, when asked for, is ``table[winner] + base[output position]``.
+Exact tiling. When the windows tile the input exactly (stride = kernel, no padding or
+dilation), every phase is one offset and the split can copy whole rows at a time; see
+``PhasePlan.split``.
+
+The winner of each window is tracked as a one-byte code, without branches: codes grow with the
+offset number and offsets are visited in increasing order, so
+``winner = max(winner, code * (value > best))`` keeps the first maximum on ties. The code is the
+winner's flat position relative to its window's first element whenever that fits in a byte, so
+that the backward pass only adds the window's position; otherwise it is the offset number and
+``table`` translates it.
 """
 
 from __future__ import annotations
@@ -83,7 +89,15 @@ class PhasePlan:
         self.block = max(1, BLOCK_ELEMENTS // self.plane)
         self.length = self.block * self.plane - max(t for _, t in self.shifts)
         self.crop = (slice(None),) + tuple(slice(0, o) for o in out)
-        self.offset_dtype = np.uint8 if len(self.shifts) <= 255 else np.uint32
+        # The winner of each window is recorded as a one-byte "code" where possible. When the
+        # offsets' flat positions (relative to the window's first element) increase with their
+        # number and fit in a byte, the code is that position: "max" still keeps the latest
+        # strict winner, and the backward needs no lookup. Otherwise (wide planes, or dilation
+        # or padding making a window wider than the input) the code is the offset number and
+        # ``table`` translates it.
+        self.direct = bool(np.all(np.diff(self.table) > 0)) and table[-1] <= 255
+        self.codes = [int(c) for c in (self.table if self.direct else range(len(table)))]
+        self.code_dtype = np.uint8 if self.codes[-1] <= 255 else np.uint32
         # Flat input position of each window's first element (it may lie in the padding).
         base = np.zeros(out, dtype=np.int64)
         for dim, (o, s, p, st) in enumerate(zip(out, win.stride, win.padding, in_strides)):
@@ -92,23 +106,26 @@ class PhasePlan:
             base = base + ((np.arange(o) * s - p) * st).reshape(shape)
         self.base = base
         self.table.flags.writeable = self.base.flags.writeable = False  # plans are shared
-        # Windows that tile the input exactly (stride = kernel, no dilation, no padding, no
-        # partial window): every offset is then a plain strided view of the input, and every
-        # input element belongs to exactly one window. No phase copy is needed at all.
-        self.tiled = all(
-            s == k and d == 1 and p == 0 and o * k <= size
+        # Windows that tile the input exactly (stride = kernel, no dilation, no padding, every
+        # input element in exactly one window): each phase is then one offset's values, and the
+        # split into phases can copy whole rows at a time (see ``split``).
+        self.exact = all(
+            s == k and d == 1 and p == 0 and o * k == size
             for k, s, d, p, o, size in zip(
                 win.kernel, win.stride, win.dilation, win.padding, out, spatial
             )
         )
-        self.covers_all = self.tiled and all(
-            o * k == size for o, k, size in zip(out, win.kernel, spatial)
-        )
-        self.views = [
-            (slice(None),) + tuple(slice(j, o * k, k) for j, o, k in zip(offs, out, win.kernel))
-            for offs in itertools.product(*(range(k) for k in win.kernel))
+        # Per spatial dimension: kernel, output size, and the elements after that dimension.
+        self.levels = [
+            (k, o, math.prod(spatial[dim + 1 :])) for dim, (k, o) in enumerate(zip(win.kernel, out))
         ]
-        self.tile_block = max(1, BLOCK_ELEMENTS // max(1, math.prod(out)))
+        self.exact_block = max(1, BLOCK_ELEMENTS // max(1, math.prod(out)))
+        # With exact tiling, offset o of every window is a plain strided view of the input.
+        self.views = [
+            (slice(None),) + tuple(slice(j, None, k) for j, k in zip(offsets, win.kernel))
+            for offsets in itertools.product(*(range(k) for k in win.kernel))
+        ]
+        self.cache: dict = {}  # arrays derived from the plan, made on first use
         self._local = threading.local()
 
     @property
@@ -119,81 +136,163 @@ class PhasePlan:
             for k, s, d in zip(self.win.kernel, self.win.stride, self.win.dilation)
         )
 
+    def scratch(self, name: str, dtype, make):
+        """Buffers kept between calls, one set per thread, purpose and dtype.
+
+        A fresh buffer costs a page fault per 4 KiB the first time it is written; layers call
+        pooling with the same shapes over and over, so keeping these saves that every call.
+        """
+        store = self._local.__dict__
+        key = (name, np.dtype(dtype))
+        if key not in store:
+            store[key] = make(np.dtype(dtype))
+        return store[key]
+
     def buffers(self, dtype, fill):
         """Phase buffer (phases, block, *ext) holding ``fill`` outside the copied input."""
         buf = np.full((len(self.phases), self.block) + self.ext, fill, dtype=dtype)
         return buf, buf.reshape(len(self.phases), -1)
 
     def max_scratch(self, dtype):
-        """Reusable buffers for :func:`max_pool`, one set per thread and dtype.
+        """Phase buffer, running maximum and winners for :func:`max_pool`.
 
-        A fresh buffer costs a page fault per 4 KiB the first time it is written; layers call
-        pooling with the same shapes over and over, so keeping these saves that every call.
         Only the padding of the phase buffer must keep its fill value, and no call writes there.
         """
-        store = self._local.__dict__
-        key = np.dtype(dtype)
-        if key not in store:
+
+        def make(key):
             fill = -np.inf if key.kind == "f" else np.iinfo(key).min
             buf, flat = self.buffers(key, fill)
             n = self.block * self.plane
-            best = np.full(n, fill, dtype=key)
-            winner = np.zeros(n, dtype=self.offset_dtype)
-            larger = np.empty(self.length, dtype=bool)
-            scaled = np.empty(self.length, dtype=self.offset_dtype)
-            store[key] = (buf, flat, best, winner, larger, scaled)
-        return store[key]
+            return buf, flat, np.full(n, fill, dtype=key), np.zeros(n, dtype=self.code_dtype)
 
-    def blocks(self, batch: int):
-        for start in range(0, batch, self.block):
-            yield start, min(self.block, batch - start)
+        return self.scratch("max", dtype, make)
+
+    def winner_scratch(self):
+        """The comparison result and its scaled copy, for :func:`running_max`."""
+        n = max(self.block * self.plane, self.exact_block * math.prod(self.out))
+
+        def make(_):
+            return np.empty(n, dtype=bool), np.empty(n, dtype=self.code_dtype)
+
+        return self.scratch("winner", self.code_dtype, make)
+
+    def blocks(self, batch: int, size: int):
+        for start in range(0, batch, size):
+            yield start, min(size, batch - start)
 
     def load(self, buf, x_block, m):
         """Copy ``m`` input planes into the phase buffer."""
         for ph, src, dst in self.copies:
             buf[(ph, slice(0, m)) + dst] = x_block[(slice(None),) + src]
 
+    # Exact tiling: phases by whole rows ------------------------------------------------------
+    #
+    # NumPy's copy and ufunc loops pay a fixed cost per innermost row; a phase copy like
+    # x[:, 0::2, 0::2] has rows of only W/2 elements, so that cost dominates on small planes.
+    # When the windows tile the input exactly, the split can go one dimension at a time: along
+    # every dimension but the last, a phase takes whole contiguous rows, which are copied as
+    # single opaque elements (one memcpy each); along the last dimension it is one long strided
+    # 1-D copy. Either way the inner loop runs over the whole block.
+
+    def level_scratch(self, dtype):
+        """One buffer per split level: level L holds the planes split along dims 0..L."""
+
+        def make(key):
+            sizes = []
+            lead = self.exact_block
+            for _, o, chunk in self.levels:
+                lead *= o
+                sizes.append(lead * chunk)
+            return [np.empty(n, dtype=key) for n in sizes]
+
+        return self.scratch("levels", dtype, make)
+
+    def split(self, block: np.ndarray, bufs, level: int = 0, lead: int | None = None):
+        """Yield the phases of ``block`` (m, *spatial) in offset order, each flat (m * out,).
+
+        A yielded phase lives in a reused buffer: it is valid until the next one is asked for.
+        """
+        lead = block.shape[0] if lead is None else lead
+        if level == len(self.levels):
+            yield block.reshape(-1)
+            return
+        k, o, chunk = self.levels[level]
+        src = block.reshape(lead * o, k, chunk)
+        dst = bufs[level][: lead * o * chunk].reshape(lead * o, chunk)
+        for r in range(k):
+            np.copyto(_rows(dst), _rows(src[:, r, :]))
+            yield from self.split(dst, bufs, level + 1, lead * o)
+
+
+def _rows(a: np.ndarray) -> np.ndarray:
+    """View (R, chunk), rows contiguous, as R opaque elements of one row each (R,)."""
+    if a.shape[1] == 1:
+        return a[:, 0]
+    return a.view(np.dtype((np.void, a.shape[1] * a.itemsize)))[:, 0]
+
+
+def running_max(values, best: np.ndarray, winner: np.ndarray, plan: PhasePlan) -> None:
+    """Fill ``best`` with the maximum over the arrays ``values`` yields, and ``winner`` with the
+    code of the first offset holding it (PyTorch's first-maximum rule; no NaN handling)."""
+    larger, scaled = plan.winner_scratch()
+    n = len(best)
+    larger, scaled = larger[:n], scaled[:n]
+    larger_as_int = larger.view(np.uint8)
+    for number, v in enumerate(values):
+        code = plan.code_dtype(plan.codes[number])
+        if number == 0:
+            np.copyto(best, v)
+            winner.fill(code)
+            continue
+        np.greater(v, best, out=larger)  # strict: the first maximum stays
+        np.maximum(best, v, out=best)
+        # Codes grow with the offset number, so "max" records the latest strict winner.
+        if number == 1 and code == 1:
+            np.copyto(winner, larger_as_int)
+        else:
+            np.multiply(larger_as_int, code, out=scaled)
+            np.maximum(winner, scaled, out=winner)
+
 
 def max_pool(x: np.ndarray, plan: PhasePlan) -> tuple[np.ndarray, np.ndarray]:
-    """Maxima and winning offset numbers, shapes (B, *out). No NaN handling (caller's job)."""
-    buf, flat, best, winner, larger, scaled = plan.max_scratch(x.dtype)
-    length = plan.length
-    best_l, winner_l = best[:length], winner[:length]
+    """Maxima and the winners' codes, shapes (B, *out). No NaN handling (caller's job)."""
+    out = np.empty((x.shape[0],) + plan.out, dtype=x.dtype)
+    won = np.empty(out.shape, dtype=plan.code_dtype)
+    if plan.exact:  # each phase is one offset: the maxima go straight into the output
+        x = np.ascontiguousarray(x)  # whole rows are copied as single elements
+        bufs = plan.level_scratch(x.dtype)
+        out_flat, won_flat = out.reshape(-1), won.reshape(-1)
+        per_plane = math.prod(plan.out)
+        for start, m in plan.blocks(x.shape[0], plan.exact_block):
+            part = slice(start * per_plane, (start + m) * per_plane)
+            phases = plan.split(x[start : start + m], bufs)
+            running_max(phases, out_flat[part], won_flat[part], plan)
+        return out, won
+    buf, flat, best, winner = plan.max_scratch(x.dtype)
     best_ext = best.reshape((plan.block,) + plan.ext)
     winner_ext = winner.reshape((plan.block,) + plan.ext)
-    out = np.empty((x.shape[0],) + plan.out, dtype=x.dtype)
-    won = np.empty(out.shape, dtype=plan.offset_dtype)
-    larger_as_int = larger.view(np.uint8)
-    for start, m in plan.blocks(x.shape[0]):
+    reach = max(t for _, t in plan.shifts)
+    for start, m in plan.blocks(x.shape[0], plan.block):
         plan.load(buf, x[start : start + m], m)
-        ph, t = plan.shifts[0]
-        first = flat[ph, t : t + length]
-        if len(plan.shifts) == 1:
-            best_l[...] = first
-            winner_l[...] = 0
-        else:  # the first two offsets in one go: no copy of the first
-            ph, t = plan.shifts[1]
-            second = flat[ph, t : t + length]
-            np.greater(second, first, out=larger)
-            np.maximum(first, second, out=best_l)
-            winner_l[...] = larger_as_int
-        for number, (ph, t) in enumerate(plan.shifts[2:], start=2):
-            values = flat[ph, t : t + length]
-            np.greater(values, best_l, out=larger)  # strict: the first maximum stays
-            np.maximum(best_l, values, out=best_l)
-            # offsets come in increasing order, so "max" records the latest strict winner
-            np.multiply(larger_as_int, plan.offset_dtype(number), out=scaled)
-            np.maximum(winner_l, scaled, out=winner_l)
+        length = m * plan.plane - reach  # every output of the m planes, no more
+        phases = (flat[ph, t : t + length] for ph, t in plan.shifts)
+        running_max(phases, best[:length], winner[:length], plan)
         out[start : start + m] = best_ext[plan.crop][:m]
         won[start : start + m] = winner_ext[plan.crop][:m]
     return out, won
 
 
+def deltas(won: np.ndarray, plan: PhasePlan) -> np.ndarray:
+    """Each winner's flat position relative to its window's first element."""
+    if plan.direct:
+        return won
+    # fancy indexing on a flat index: much faster than np.take, or than an N-D index
+    return plan.table[won.reshape(-1)].reshape(won.shape)
+
+
 def flat_indices(won: np.ndarray, plan: PhasePlan) -> np.ndarray:
-    """Flat input positions (int64, within each plane) of the winning offsets."""
-    index = np.take(plan.table, won)
-    index += plan.base
-    return index
+    """Flat input positions (int64, within each plane) of the winners."""
+    return np.add(deltas(won, plan), plan.base, dtype=np.int64)
 
 
 def scatter_add(grad: np.ndarray, index: np.ndarray, spatial: tuple[int, ...]) -> np.ndarray:
@@ -209,78 +308,89 @@ def scatter_add(grad: np.ndarray, index: np.ndarray, spatial: tuple[int, ...]) -
     g2, i2 = grad.reshape(batch, -1), index.reshape(batch, -1)
     for start in range(0, batch, step):
         stop = min(batch, start + step)
-        flat = i2[start:stop] + (np.arange(start, stop, dtype=np.int64) * plane)[:, None]
+        flat = i2[start:stop] + (np.arange(stop - start, dtype=np.int64) * plane)[:, None]
         # add.at, not assignment: with overlapping windows one position may get several
-        np.add.at(result, flat.ravel(), g2[start:stop].ravel())
+        np.add.at(result[start * plane : stop * plane], flat.ravel(), g2[start:stop].ravel())
     return result.reshape((batch,) + tuple(spatial))
 
 
-def scatter_add_offsets(grad: np.ndarray, won: np.ndarray, plan: PhasePlan) -> np.ndarray:
-    """Like :func:`scatter_add`, from winning offset numbers instead of flat positions."""
+def max_pool_backward(grad: np.ndarray, won: np.ndarray, plan: PhasePlan) -> np.ndarray:
+    """Route ``grad`` (B, *out) to the winners ``won``: the gradient of max pooling."""
     batch = grad.shape[0]
     plane = math.prod(plan.spatial)
+    per_plane = max(1, math.prod(plan.out))
     result = np.zeros(batch * plane, dtype=grad.dtype)
-    step = max(1, BLOCK_ELEMENTS // max(1, math.prod(plan.out)))
+    step = max(1, BLOCK_ELEMENTS // per_plane)
+    key = ("block_base", step)
+    if key not in plan.cache:  # each window's first element, for every plane of a block
+        planes = (np.arange(step, dtype=np.int64) * plane)[:, None]
+        plan.cache[key] = (plan.base.reshape(1, -1) + planes).reshape(-1)
+    block_base = plan.cache[key]
+    g_flat, won_flat = grad.reshape(-1), won.reshape(-1)
+    # Without overlap every input element belongs to one window at most, so no position can
+    # repeat and an assignment is enough; with overlap the repeats must add up.
+    overlapping = plan.overlapping
     for start in range(0, batch, step):
         stop = min(batch, start + step)
-        flat = np.take(plan.table, won[start:stop])
-        flat += plan.base
-        flat += (np.arange(start, stop, dtype=np.int64) * plane).reshape(
-            (-1,) + (1,) * len(plan.out)
-        )
-        np.add.at(result, flat.ravel(), grad[start:stop].ravel())
+        part = slice(start * per_plane, stop * per_plane)
+        flat = np.add(deltas(won_flat[part], plan), block_base[: (stop - start) * per_plane])
+        target = result[start * plane : stop * plane]
+        if overlapping:
+            np.add.at(target, flat, g_flat[part])
+        else:
+            target[flat] = g_flat[part]
     return result.reshape((batch,) + plan.spatial)
 
 
 def avg_pool(x: np.ndarray, plan: PhasePlan, divisor: np.ndarray) -> np.ndarray:
     """Window sums through the phases, divided by PyTorch's divisor (B, *out)."""
-    if plan.tiled:
-        out = np.empty((x.shape[0],) + plan.out, dtype=x.dtype)
-        with np.errstate(invalid="ignore", over="ignore"):
-            for start in range(0, x.shape[0], plan.tile_block):
-                xb = x[start : start + plan.tile_block]
-                total = out[start : start + xb.shape[0]]
-                total[...] = xb[plan.views[0]]
-                for view in plan.views[1:]:
-                    np.add(total, xb[view], out=total)
-                np.divide(total, divisor.astype(x.dtype), out=total)
-        return out
-    buf, flat = plan.buffers(x.dtype, 0)
-    length = plan.length
-    total = np.zeros(plan.block * plan.plane, dtype=x.dtype)
-    total_l = total[:length]
-    total_ext = total.reshape((plan.block,) + plan.ext)
     out = np.empty((x.shape[0],) + plan.out, dtype=x.dtype)
     divisor = divisor.astype(x.dtype)
     with np.errstate(invalid="ignore", over="ignore"):  # inf - inf and overflow are genuine
-        for start, m in plan.blocks(x.shape[0]):
+        if plan.exact:  # a sum of strided views, a block of planes at a time (in cache)
+            for start, m in plan.blocks(x.shape[0], plan.exact_block):
+                block, total = x[start : start + m], out[start : start + m]
+                np.copyto(total, block[plan.views[0]])
+                for view in plan.views[1:]:
+                    np.add(total, block[view], out=total)
+                np.divide(total, divisor, out=total)
+            return out
+        buf, flat = plan.scratch("avg", x.dtype, lambda key: plan.buffers(key, 0))
+        total = plan.scratch(
+            "avg_total", x.dtype, lambda key: np.empty(plan.block * plan.plane, key)
+        )
+        total_ext = total.reshape((plan.block,) + plan.ext)
+        reach = max(t for _, t in plan.shifts)
+        for start, m in plan.blocks(x.shape[0], plan.block):
             plan.load(buf, x[start : start + m], m)
-            ph, t = plan.shifts[0]
-            total_l[...] = flat[ph, t : t + length]
-            for ph, t in plan.shifts[1:]:
-                np.add(total_l, flat[ph, t : t + length], out=total_l)
+            length = m * plan.plane - reach
+            total_l = total[:length]
+            for number, (ph, t) in enumerate(plan.shifts):
+                if number == 0:
+                    np.copyto(total_l, flat[ph, t : t + length])
+                else:
+                    np.add(total_l, flat[ph, t : t + length], out=total_l)
             np.divide(total_ext[plan.crop][:m], divisor, out=out[start : start + m])
     return out
 
 
 def avg_pool_backward(grad: np.ndarray, plan: PhasePlan, divisor: np.ndarray) -> np.ndarray:
     """Each window's share (grad / divisor) added to its elements, through the phases."""
-    if plan.tiled:
-        make = np.empty if plan.covers_all else np.zeros
-        result = make((grad.shape[0],) + plan.spatial, dtype=grad.dtype)
-        share = grad / divisor.astype(grad.dtype)
-        for view in plan.views:
-            result[view] = share  # windows do not overlap: each element is written once
-        return result
-    buf, flat = plan.buffers(grad.dtype, 0)
-    length = plan.length
-    share = np.zeros(plan.block * plan.plane, dtype=grad.dtype)
-    share_l = share[:length]
-    share_ext = share.reshape((plan.block,) + plan.ext)
     result = np.empty((grad.shape[0],) + plan.spatial, dtype=grad.dtype)
     divisor = divisor.astype(grad.dtype)
-    for start, m in plan.blocks(grad.shape[0]):
+    if plan.exact:  # every input element gets its one window's share: one view per offset
+        share = grad / divisor
+        for view in plan.views:
+            result[view] = share
+        return result
+    buf, flat = plan.buffers(grad.dtype, 0)
+    share = np.zeros(plan.block * plan.plane, dtype=grad.dtype)
+    share_ext = share.reshape((plan.block,) + plan.ext)
+    reach = max(t for _, t in plan.shifts)
+    for start, m in plan.blocks(grad.shape[0], plan.block):
         buf.fill(0)
+        length = m * plan.plane - reach
+        share_l = share[:length]
         np.divide(grad[start : start + m], divisor, out=share_ext[plan.crop][:m])
         for ph, t in plan.shifts:
             target = flat[ph, t : t + length]

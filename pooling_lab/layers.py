@@ -105,8 +105,8 @@ class _MaxPoolNd(Layer):
     def indices(self) -> np.ndarray | None:
         """Flat input position of each window's winner, as ``return_indices`` gives them.
 
-        The layer keeps them compactly, as each winner's offset inside its window (one byte
-        for windows of up to 255 elements); the flat positions follow from the geometry.
+        The layer keeps them compactly, one byte per window for the usual sizes (each winner's
+        place inside its window); the flat positions follow from the geometry.
         """
         if self._winners is None:
             return None

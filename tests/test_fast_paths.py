@@ -1,0 +1,166 @@
+"""The fast path's special layouts, each held equal to the loop reference.
+
+Random geometries rarely tile the input exactly or cross a block boundary, so these tests aim
+at those paths directly: exact tiling (phases split by whole rows), blocks of planes (with a
+partial last block), and both kinds of winner code (position in the window, or offset number).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+import pooling_lab as pl
+from pooling_lab import _core, _phases
+from pooling_lab import reference as R
+from pooling_lab._params import make_window
+
+LAYERS = {(1, "max"): pl.MaxPool1d, (2, "max"): pl.MaxPool2d, (2, "avg"): pl.AvgPool2d}
+
+
+def plan_of(x: np.ndarray, n: int, **kw) -> _phases.PhasePlan:
+    win = make_window(
+        "test",
+        n,
+        kw["kernel_size"],
+        kw.get("stride"),
+        kw.get("padding", 0),
+        kw.get("dilation", 1),
+        kw.get("ceil_mode", False),
+    )
+    spatial = x.shape[-n:]
+    return _phases.plan_for(win, spatial, win.output_size(spatial))
+
+
+def check_max_layer(x: np.ndarray, n: int, seed: int = 0, **kw) -> None:
+    """Layer forward, indices and backward all equal the reference's."""
+    layer = LAYERS[n, "max"](**kw, return_indices=True)
+    out, idx = layer.forward(x)
+    ref_out, ref_idx = R.max_pool(x, **kw, ndim=n)
+    np.testing.assert_array_equal(out, ref_out)
+    np.testing.assert_array_equal(idx, ref_idx)
+    assert out.dtype == x.dtype
+    g = np.random.default_rng(seed).standard_normal(out.shape).astype(np.float64)
+    grad = layer.backward(g)
+    np.testing.assert_allclose(grad, R.max_pool_backward(g, ref_idx, x.shape, ndim=n))
+
+
+@st.composite
+def exact_tilings(draw):
+    """An input that windows with stride = kernel tile exactly; many ties."""
+    n = draw(st.sampled_from([1, 2]))
+    kernel = tuple(draw(st.integers(1, 4)) for _ in range(n))
+    out = tuple(draw(st.integers(1, 5)) for _ in range(n))
+    lead = draw(st.sampled_from([(1,), (3,), (2, 3)]))
+    dtype = draw(st.sampled_from([np.float32, np.float64, np.int16]))
+    shape = lead + tuple(o * k for o, k in zip(out, kernel))
+    x = draw(arrays(dtype, shape, elements=st.integers(-2, 2)))
+    return n, x, kernel
+
+
+@given(exact_tilings(), st.integers(0, 2**32 - 1))
+def test_exact_tiling_max_pool_equals_reference(problem, seed):
+    n, x, kernel = problem
+    assert plan_of(x, n, kernel_size=kernel).exact
+    check_max_layer(x, n, seed, kernel_size=kernel)
+
+
+@given(exact_tilings(), st.integers(0, 2**32 - 1))
+def test_exact_tiling_avg_pool_equals_reference(problem, seed):
+    n, x, kernel = problem
+    x = x.astype(np.float64)
+    fwd = {1: pl.functional.avg_pool1d, 2: pl.functional.avg_pool2d}[n]
+    back = {1: pl.functional.avg_pool1d_backward, 2: pl.functional.avg_pool2d_backward}[n]
+    out = fwd(x, kernel)
+    np.testing.assert_allclose(out, R.avg_pool(x, kernel, ndim=n))
+    g = np.random.default_rng(seed).standard_normal(out.shape)
+    np.testing.assert_allclose(
+        back(g, x.shape, kernel), R.avg_pool_backward(g, x.shape, kernel, ndim=n)
+    )
+
+
+@pytest.fixture
+def tiny_blocks(monkeypatch):
+    """Blocks of a few dozen elements, so every call crosses many block boundaries."""
+    monkeypatch.setattr(_phases, "BLOCK_ELEMENTS", 40)
+    _phases.plan_for.cache_clear()
+    yield
+    _phases.plan_for.cache_clear()
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(kernel_size=2),  # exact tiling
+        dict(kernel_size=3, stride=2, padding=1),  # overlapping, padded
+        dict(kernel_size=2, stride=3),  # gaps between windows
+        dict(kernel_size=(2, 3), stride=(1, 2), dilation=(2, 1), ceil_mode=True),
+    ],
+)
+def test_many_blocks_with_a_partial_last_one(tiny_blocks, kw):
+    rng = np.random.default_rng(1)
+    # distinct values: a stale maximum left over from the previous block would show
+    x = rng.standard_normal((5, 5, 6, 8)).astype(np.float32)
+    plan = plan_of(x, 2, **kw)
+    planes_per_block = plan.exact_block if plan.exact else plan.block
+    assert planes_per_block == 1 or 25 % planes_per_block  # the last block is partial
+    check_max_layer(x, 2, **kw)
+    if "dilation" not in kw:
+        x = x.astype(np.float64)  # sums in another order: compare in double precision
+        layer = pl.AvgPool2d(**kw)
+        out = layer.forward(x)
+        np.testing.assert_allclose(out, R.avg_pool(x, **kw, ndim=2))
+        g = rng.standard_normal(out.shape)
+        np.testing.assert_allclose(layer.backward(g), R.avg_pool_backward(g, x.shape, **kw, ndim=2))
+
+
+def test_winner_codes_are_positions_when_they_fit_a_byte():
+    x = np.zeros((2, 3, 8, 10), dtype=np.float32)
+    plan = plan_of(x, 2, kernel_size=3, stride=2, padding=1)
+    assert plan.direct and plan.code_dtype == np.uint8
+    assert plan.codes == [0, 1, 2, 10, 11, 12, 20, 21, 22]  # row * width + column
+
+
+@pytest.mark.parametrize(
+    "shape, kw",
+    [
+        ((2, 3, 4, 300), dict(kernel_size=2)),  # position 301 does not fit a byte
+        ((2, 2, 1, 1), dict(kernel_size=3, padding=1)),  # window wider than the 1x1 input
+        ((2, 2, 3, 2), dict(kernel_size=2, stride=1, dilation=(1, 2), padding=(0, 1))),
+        ((1, 2, 40, 40), dict(kernel_size=16, stride=8)),  # 256 offsets: uint32 numbers
+    ],
+)
+def test_winner_codes_are_offset_numbers_otherwise(shape, kw):
+    rng = np.random.default_rng(2)
+    x = rng.integers(-2, 3, shape).astype(np.float64)
+    plan = plan_of(x, 2, **kw)
+    assert not plan.direct
+    check_max_layer(x, 2, **kw)
+
+
+def test_fast_path_equals_slice_version_on_a_large_input():
+    """Thousands of planes through several blocks, against the plain vectorised version."""
+    rng = np.random.default_rng(3)
+    x = rng.integers(-3, 4, (4096, 12, 12)).astype(np.float32)
+    for kw in (dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1)):
+        win = make_window("test", 2, kw["kernel_size"], kw.get("stride"), kw.get("padding", 0))
+        result = _core.max_pool(x, win)
+        out, index = _core.max_pool_slices(x, win)
+        np.testing.assert_array_equal(result.output, out)
+        np.testing.assert_array_equal(result.indices(), index)
+        g = rng.standard_normal(out.shape).astype(np.float32)
+        np.testing.assert_array_equal(
+            result.backward(g), _core.max_pool_backward(g, index, x.shape[1:])
+        )
+
+
+def test_inputs_that_are_not_contiguous():
+    rng = np.random.default_rng(4)
+    base = rng.integers(-2, 3, (4, 3, 8, 12)).astype(np.float32)
+    for x in (base[..., ::-1], base.transpose(0, 1, 3, 2), base[:, ::2]):
+        before = x.copy()
+        check_max_layer(x, 2, kernel_size=2)
+        np.testing.assert_array_equal(x, before)  # never written to
