@@ -164,3 +164,16 @@ def test_inputs_that_are_not_contiguous():
         before = x.copy()
         check_max_layer(x, 2, kernel_size=2)
         np.testing.assert_array_equal(x, before)  # never written to
+
+
+@pytest.mark.parametrize("kernel", [(2, 2, 2), (1, 3, 2), (3, 1, 1)])
+def test_exact_tiling_in_three_dimensions(kernel):
+    """The core is N-dimensional: three reduction steps, reusing buffers in turn."""
+    rng = np.random.default_rng(5)
+    x = rng.integers(-2, 3, (5,) + tuple(3 * k for k in kernel)).astype(np.float32)
+    win = make_window("test", 3, kernel, None, 0)
+    result = _core.max_pool(x, win)
+    assert result.plan.exact and result.index is None  # the fast path ran
+    out, index = _core.max_pool_slices(x, win)
+    np.testing.assert_array_equal(result.output, out)
+    np.testing.assert_array_equal(result.indices(), index)
