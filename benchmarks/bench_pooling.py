@@ -6,7 +6,8 @@ Usage::
     python benchmarks/bench_pooling.py --quick        # tiny shapes, for a smoke test
     python benchmarks/bench_pooling.py --out FILE.json
 
-What is timed, per configuration, in float32, as medians of interleaved repeats in one process:
+What is timed, per configuration, in float32, as medians of interleaved repeats in one process
+(at least ``--repeats`` rounds and ``--min-time`` seconds of them):
 
 - pooling_lab: a layer's ``forward`` then ``backward`` (``MaxPool2d`` / ``AvgPool2d``), which is
   what training runs; and for max pooling also the functional path that materialises PyTorch's
@@ -98,18 +99,26 @@ def torch_step(torch, fn, x, g, k, s, p, threads):
     return run
 
 
-def interleaved_medians(steps: dict, repeats: int, budget: float) -> dict:
-    """Run each step once per round, rounds until ``repeats`` or the time budget; medians."""
+def interleaved_medians(steps: dict, repeats: int, budget: float, min_time: float = 0.0) -> dict:
+    """Run each step once per round; medians over the rounds.
+
+    Rounds continue until there are ``repeats`` of them and ``min_time`` seconds have passed
+    (fast steps get more rounds, so their medians are as steady as the slow ones'), or until
+    the time budget is spent.
+    """
     times = {name: [] for name in steps}
     for step in steps.values():  # warm up: first calls pay for imports and page faults
         step()
     start = time.perf_counter()
-    for _ in range(repeats):
+    rounds = 0
+    while True:
         for name, step in steps.items():
             t0 = time.perf_counter()
             step()
             times[name].append(time.perf_counter() - t0)
-        if time.perf_counter() - start > budget:
+        rounds += 1
+        elapsed = time.perf_counter() - start
+        if elapsed > budget or (rounds >= repeats and elapsed >= min_time):
             break
     return {name: statistics.median(ts) for name, ts in times.items()}
 
@@ -136,6 +145,9 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="tiny shapes (smoke test)")
     parser.add_argument("--repeats", type=int, default=21)
     parser.add_argument("--budget", type=float, default=20.0, help="seconds per configuration")
+    parser.add_argument(
+        "--min-time", type=float, default=3.0, help="least seconds of rounds per configuration"
+    )
     parser.add_argument("--out", type=Path, default=None, help="JSON file to write")
     args = parser.parse_args(argv)
     try:
@@ -145,6 +157,7 @@ def main(argv=None) -> int:
         torch = TF = None
     default_threads = torch.get_num_threads() if torch else None
     configs = QUICK if args.quick else CONFIGS
+    min_time = 0.0 if args.quick else args.min_time
     rng = np.random.default_rng(0)
     rows = []
     for name, shape, k, s, p in configs:
@@ -163,7 +176,7 @@ def main(argv=None) -> int:
                 fn = getattr(TF, torch_fn)
                 steps["torch_1_thread"] = torch_step(torch, fn, x, g, k, s, p, 1)
                 steps["torch_default"] = torch_step(torch, fn, x, g, k, s, p, default_threads)
-            medians = interleaved_medians(steps, args.repeats, args.budget)
+            medians = interleaved_medians(steps, args.repeats, args.budget, min_time)
             if torch:
                 torch.set_num_threads(default_threads)
             result = {f"{key}_ms": round(v * 1e3, 3) for key, v in medians.items()}
