@@ -87,7 +87,6 @@ class PhasePlan:
         self.table = np.array(table, dtype=np.int64)
         self.plane = math.prod(self.ext)
         self.block = max(1, BLOCK_ELEMENTS // self.plane)
-        self.length = self.block * self.plane - max(t for _, t in self.shifts)
         self.crop = (slice(None),) + tuple(slice(0, o) for o in out)
         # The winner of each window is recorded as a one-byte "code" where possible. When the
         # offsets' flat positions (relative to the window's first element) increase with their
@@ -127,7 +126,6 @@ class PhasePlan:
             (slice(None),) + tuple(slice(j, None, k) for j, k in zip(offsets, win.kernel))
             for offsets in itertools.product(*(range(k) for k in win.kernel))
         ]
-        self.cache: dict = {}  # arrays derived from the plan, made on first use
         self._local = threading.local()
 
     @property
@@ -138,24 +136,31 @@ class PhasePlan:
             for k, s, d in zip(self.win.kernel, self.win.stride, self.win.dilation)
         )
 
-    def scratch(self, name: str, dtype, make):
+    def scratch(self, name: str, dtype, make, size: int = 0):
         """Buffers kept between calls, one set per thread, purpose and dtype.
 
         A fresh buffer costs a page fault per 4 KiB the first time it is written; layers call
         pooling with the same shapes over and over, so keeping these saves that every call.
+        ``make(dtype)`` builds them for ``size`` (a count the caller chooses, such as planes);
+        they are made again, larger, only when a call needs more than they hold.
         """
         store = self._local.__dict__
         key = (name, np.dtype(dtype))
-        if key not in store:
-            store[key] = make(np.dtype(dtype))
-        return store[key]
+        if key not in store or store[key][0] < size:
+            store[key] = (size, make(np.dtype(dtype)))
+        return store[key][1]
 
-    def buffers(self, dtype, fill):
-        """Phase buffer (phases, block, *ext) holding ``fill`` outside the copied input."""
-        buf = np.full((len(self.phases), self.block) + self.ext, fill, dtype=dtype)
+    def planes_per_block(self, batch: int) -> int:
+        """Planes per block for a batch: a cache-sized block, but at most half the batch, so
+        that the buffers of a small input stay small against it."""
+        return max(1, min(self.block, -(-batch // 2)))
+
+    def buffers(self, dtype, fill, planes: int):
+        """Phase buffer (phases, planes, *ext) holding ``fill`` outside the copied input."""
+        buf = np.full((len(self.phases), planes) + self.ext, fill, dtype=dtype)
         return buf, buf.reshape(len(self.phases), -1)
 
-    def max_scratch(self, dtype):
+    def max_scratch(self, dtype, planes: int):
         """Phase buffer, running maximum and winners for :func:`max_pool`.
 
         Only the padding of the phase buffer must keep its fill value, and no call writes there.
@@ -163,20 +168,19 @@ class PhasePlan:
 
         def make(key):
             fill = -np.inf if key.kind == "f" else np.iinfo(key).min
-            buf, flat = self.buffers(key, fill)
-            n = self.block * self.plane
+            buf, flat = self.buffers(key, fill, planes)
+            n = planes * self.plane
             return buf, flat, np.full(n, fill, dtype=key), np.zeros(n, dtype=self.code_dtype)
 
-        return self.scratch("max", dtype, make)
+        return self.scratch("max", dtype, make, planes)
 
-    def winner_scratch(self):
-        """The comparison result and its scaled copy, for :func:`running_max`."""
-        n = self.block * self.plane
+    def winner_scratch(self, n: int):
+        """The comparison result and its scaled copy, for :func:`running_max` on n values."""
 
         def make(_):
             return np.empty(n, dtype=bool), np.empty(n, dtype=self.code_dtype)
 
-        return self.scratch("winner", self.code_dtype, make)
+        return self.scratch("winner", self.code_dtype, make, n)
 
     def blocks(self, batch: int, size: int):
         for start in range(0, batch, size):
@@ -198,8 +202,8 @@ def _rows(a: np.ndarray) -> np.ndarray:
 def running_max(values, best: np.ndarray, winner: np.ndarray, plan: PhasePlan) -> None:
     """Fill ``best`` with the maximum over the arrays ``values`` yields, and ``winner`` with the
     code of the first offset holding it (PyTorch's first-maximum rule; no NaN handling)."""
-    larger, scaled = plan.winner_scratch()
     n = len(best)
+    larger, scaled = plan.winner_scratch(n)
     larger, scaled = larger[:n], scaled[:n]
     larger_as_int = larger.view(np.uint8)
     for number, v in enumerate(values):
@@ -220,15 +224,17 @@ def running_max(values, best: np.ndarray, winner: np.ndarray, plan: PhasePlan) -
 
 def max_pool(x: np.ndarray, plan: PhasePlan) -> tuple[np.ndarray, np.ndarray]:
     """Maxima and the winners' codes, shapes (B, *out). No NaN handling (caller's job)."""
-    out = np.empty((x.shape[0],) + plan.out, dtype=x.dtype)
-    won = np.empty(out.shape, dtype=plan.code_dtype)
     if plan.exact:
         return max_pool_exact(x, plan)
-    buf, flat, best, winner = plan.max_scratch(x.dtype)
-    best_ext = best.reshape((plan.block,) + plan.ext)
-    winner_ext = winner.reshape((plan.block,) + plan.ext)
+    out = np.empty((x.shape[0],) + plan.out, dtype=x.dtype)
+    won = np.empty(out.shape, dtype=plan.code_dtype)
+    planes = plan.planes_per_block(x.shape[0])
+    buf, flat, best, winner = plan.max_scratch(x.dtype, planes)
+    held = buf.shape[1]  # planes the buffers hold: more, if an earlier batch was larger
+    best_ext = best.reshape((held,) + plan.ext)
+    winner_ext = winner.reshape((held,) + plan.ext)
     reach = max(t for _, t in plan.shifts)
-    for start, m in plan.blocks(x.shape[0], plan.block):
+    for start, m in plan.blocks(x.shape[0], planes):
         plan.load(buf, x[start : start + m], m)
         length = m * plan.plane - reach  # every output of the m planes, no more
         phases = (flat[ph, t : t + length] for ph, t in plan.shifts)
@@ -253,17 +259,20 @@ def max_pool_exact(x: np.ndarray, plan: PhasePlan) -> tuple[np.ndarray, np.ndarr
     won = np.empty(out.shape, dtype=plan.code_dtype)
     # Each step shrinks the data k times, so a block can hold more input than the phase blocks
     # and still keep its later steps in cache (2 to 8 times as much measured best).
-    planes = max(1, 4 * BLOCK_ELEMENTS // math.prod(plan.spatial))
+    # At most half the batch per block, so that the buffers of a small input stay small
+    # against it (the peak memory of a first call includes them).
+    planes = max(1, min(-(-batch // 2), 4 * BLOCK_ELEMENTS // math.prod(plan.spatial)))
     size = planes * math.prod(plan.spatial) // plan.win.kernel[-1]  # the first, largest step
 
-    def make(key):  # two sets of (maxima, codes), so that one step reads what the last wrote
-        pairs = [(np.empty(size, key), np.empty(size, plan.code_dtype)) for _ in range(2)]
-        return pairs, np.empty(size, key)
+    def make(key):
+        # (maxima, codes) of the steps before the last, which writes the result; with three
+        # or more dimensions, two sets in turn, so that a step never overwrites what it reads
+        sets = [
+            (np.empty(size, key), np.empty(size, plan.code_dtype)) for _ in range(min(2, n - 1))
+        ]
+        return sets, np.empty(size, key), np.empty(size, bool), np.empty(size, plan.code_dtype)
 
-    pairs, phase_buf = plan.scratch("exact", x.dtype, make)
-    larger_buf, scaled_buf = plan.scratch(
-        "exact_codes", plan.code_dtype, lambda t: (np.empty(size, bool), np.empty(size, t))
-    )
+    pairs, phase_buf, larger_buf, scaled_buf = plan.scratch("exact", x.dtype, make, planes)
     for start, m in plan.blocks(batch, planes):
         values, codes = x[start : start + m].reshape(-1), None
         for dim in reversed(range(n)):
@@ -275,7 +284,7 @@ def max_pool_exact(x: np.ndarray, plan: PhasePlan) -> tuple[np.ndarray, np.ndarr
                 best = out[start : start + m].reshape(-1)
                 code = won[start : start + m].reshape(-1)
             else:
-                best, code = (buf[:count] for buf in pairs[dim % 2])
+                best, code = (buf[:count] for buf in pairs[dim % len(pairs)])
             phase, larger = phase_buf[:count], larger_buf[:count]
             scaled = scaled_buf[:count]
             larger_as_int = larger.view(np.uint8)
@@ -344,12 +353,13 @@ def max_pool_backward(grad: np.ndarray, won: np.ndarray, plan: PhasePlan) -> np.
     plane = math.prod(plan.spatial)
     per_plane = max(1, math.prod(plan.out))
     result = np.zeros(batch * plane, dtype=grad.dtype)
-    step = max(1, BLOCK_ELEMENTS // per_plane)
-    key = ("block_base", step)
-    if key not in plan.cache:  # each window's first element, for every plane of a block
+    step = min(batch, max(1, BLOCK_ELEMENTS // 4 // per_plane))
+
+    def make(_):  # each window's first element, for every plane of a block
         planes = (np.arange(step, dtype=np.int64) * plane)[:, None]
-        plan.cache[key] = (plan.base.reshape(1, -1) + planes).reshape(-1)
-    block_base = plan.cache[key]
+        return (plan.base.reshape(1, -1) + planes).reshape(-1)
+
+    block_base = plan.scratch("block_base", np.int64, make, step)
     g_flat, won_flat = grad.reshape(-1), won.reshape(-1)
     # Without overlap every input element belongs to one window at most, so no position can
     # repeat and an assignment is enough; with overlap the repeats must add up.
@@ -379,13 +389,16 @@ def avg_pool(x: np.ndarray, plan: PhasePlan, divisor: np.ndarray) -> np.ndarray:
                     np.add(total, block[view], out=total)
                 np.divide(total, divisor, out=total)
             return out
-        buf, flat = plan.scratch("avg", x.dtype, lambda key: plan.buffers(key, 0))
-        total = plan.scratch(
-            "avg_total", x.dtype, lambda key: np.empty(plan.block * plan.plane, key)
-        )
-        total_ext = total.reshape((plan.block,) + plan.ext)
+        planes = plan.planes_per_block(x.shape[0])
+
+        def make(key):  # zero padding around the phases, and the running sums
+            return (*plan.buffers(key, 0, planes), np.empty(planes * plan.plane, key))
+
+        buf, flat, total = plan.scratch("avg", x.dtype, make, planes)
+        held = buf.shape[1]  # planes the buffers hold: more, if an earlier batch was larger
+        total_ext = total.reshape((held,) + plan.ext)
         reach = max(t for _, t in plan.shifts)
-        for start, m in plan.blocks(x.shape[0], plan.block):
+        for start, m in plan.blocks(x.shape[0], planes):
             plan.load(buf, x[start : start + m], m)
             length = m * plan.plane - reach
             total_l = total[:length]
@@ -407,11 +420,12 @@ def avg_pool_backward(grad: np.ndarray, plan: PhasePlan, divisor: np.ndarray) ->
         for view in plan.views:
             result[view] = share
         return result
-    buf, flat = plan.buffers(grad.dtype, 0)
-    share = np.zeros(plan.block * plan.plane, dtype=grad.dtype)
-    share_ext = share.reshape((plan.block,) + plan.ext)
+    planes = plan.planes_per_block(grad.shape[0])
+    buf, flat = plan.buffers(grad.dtype, 0, planes)
+    share = np.zeros(planes * plan.plane, dtype=grad.dtype)
+    share_ext = share.reshape((planes,) + plan.ext)
     reach = max(t for _, t in plan.shifts)
-    for start, m in plan.blocks(grad.shape[0], plan.block):
+    for start, m in plan.blocks(grad.shape[0], planes):
         buf.fill(0)
         length = m * plan.plane - reach
         share_l = share[:length]

@@ -7,6 +7,8 @@ partial last block), and both kinds of winner code (position in the window, or o
 
 from __future__ import annotations
 
+import tracemalloc
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -177,3 +179,35 @@ def test_exact_tiling_in_three_dimensions(kernel):
     out, index = _core.max_pool_slices(x, win)
     np.testing.assert_array_equal(result.output, out)
     np.testing.assert_array_equal(result.indices(), index)
+
+
+@pytest.mark.parametrize(
+    "shape, kw",
+    [  # the benchmark's configurations
+        ((32, 64, 56, 56), dict(kernel_size=3, stride=2, padding=1)),
+        ((64, 32, 32, 32), dict(kernel_size=2)),
+        ((128, 16, 28, 28), dict(kernel_size=2)),
+        ((8, 3, 224, 224), dict(kernel_size=3, stride=1, padding=1)),
+        ((256, 8, 8, 8), dict(kernel_size=2)),
+    ],
+)
+def test_first_call_peak_memory_is_at_most_three_inputs(shape, kw):
+    """Forward + backward on a fresh geometry, its new buffers included: the issue's limit.
+
+    (The benchmark measures later calls, when the buffers already exist.)
+    """
+    x = np.random.default_rng(6).standard_normal(shape).astype(np.float32)
+    layer = pl.MaxPool2d(**kw)
+    _phases.plan_for.cache_clear()  # a new plan: its reused buffers count too
+    out_shape = layer.forward(x[:1]).shape[1:]
+    _phases.plan_for.cache_clear()
+    g = np.ones((shape[0],) + out_shape, dtype=np.float32)
+    tracemalloc.start()
+    try:
+        out = layer.forward(x)
+        grad = layer.backward(g)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert out.shape == g.shape and grad.shape == x.shape
+    assert peak <= 3 * x.nbytes, peak / x.nbytes
