@@ -199,6 +199,43 @@ def _rows(a: np.ndarray) -> np.ndarray:
     return a.view(np.dtype((np.void, a.shape[1] * a.itemsize)))[:, 0]
 
 
+@functools.cache
+def tie_order(dtype: np.dtype) -> str | None:
+    """Which operand ``np.maximum`` returns for +0 and -0, which compare equal: "first",
+    "second", or None when it picks by sign (IEEE 754-2019 maximum, as ARM's instruction does).
+
+    A maximum over a window must return the *first* of equal values, as PyTorch does, and the
+    sign of zero is the one way two equal floats differ. NumPy leaves this choice to the
+    hardware, and on x86 it even differs between float16 and float32.
+    """
+    if np.dtype(dtype).kind != "f":
+        return "first"  # integers have one zero: either order is right
+    a, b = np.zeros(2, dtype=dtype), np.zeros(2, dtype=dtype)
+    a[1] = b[0] = -0.0
+    signs = np.signbit(np.maximum(a, b)).tolist()  # maximum(+0, -0), maximum(-0, +0)
+    return {(False, True): "first", (True, False): "second"}.get(tuple(signs))
+
+
+def maximum_keeping_ties(best: np.ndarray, values: np.ndarray) -> None:
+    """``best = max(best, values)`` in place, keeping ``best``'s value on ties (see tie_order)."""
+    if tie_order(best.dtype) == "second":
+        np.maximum(values, best, out=best)
+    else:  # "first", or None, which max_pool repairs afterwards
+        np.maximum(best, values, out=best)
+
+
+def restore_zero_signs(x: np.ndarray, out: np.ndarray, won: np.ndarray, plan: PhasePlan) -> None:
+    """Give every zero maximum the sign of its winner, where ``np.maximum`` chose by sign."""
+    flat_out = out.reshape(-1)
+    zeros = np.flatnonzero(flat_out == 0)
+    if zeros.size:
+        per_plane = math.prod(plan.out)
+        plane = (zeros // per_plane) * math.prod(plan.spatial)
+        position = plane + plan.base.reshape(-1)[zeros % per_plane]
+        position += deltas(won.reshape(-1)[zeros], plan)
+        flat_out[zeros] = x.reshape(-1)[position]
+
+
 def running_max(values, best: np.ndarray, winner: np.ndarray, plan: PhasePlan) -> None:
     """Fill ``best`` with the maximum over the arrays ``values`` yields, and ``winner`` with the
     code of the first offset holding it (PyTorch's first-maximum rule; no NaN handling)."""
@@ -213,7 +250,7 @@ def running_max(values, best: np.ndarray, winner: np.ndarray, plan: PhasePlan) -
             winner.fill(code)
             continue
         np.greater(v, best, out=larger)  # strict: the first maximum stays
-        np.maximum(best, v, out=best)
+        maximum_keeping_ties(best, v)
         # Codes grow with the offset number, so "max" records the latest strict winner.
         if number == 1 and code == 1:
             np.copyto(winner, larger_as_int)
@@ -224,8 +261,14 @@ def running_max(values, best: np.ndarray, winner: np.ndarray, plan: PhasePlan) -
 
 def max_pool(x: np.ndarray, plan: PhasePlan) -> tuple[np.ndarray, np.ndarray]:
     """Maxima and the winners' codes, shapes (B, *out). No NaN handling (caller's job)."""
-    if plan.exact:
-        return max_pool_exact(x, plan)
+    out, won = (max_pool_exact if plan.exact else max_pool_phases)(x, plan)
+    if tie_order(x.dtype) is None:
+        restore_zero_signs(x, out, won, plan)
+    return out, won
+
+
+def max_pool_phases(x: np.ndarray, plan: PhasePlan) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`max_pool` through the stride phases: any geometry."""
     out = np.empty((x.shape[0],) + plan.out, dtype=x.dtype)
     won = np.empty(out.shape, dtype=plan.code_dtype)
     planes = plan.planes_per_block(x.shape[0])
@@ -301,7 +344,7 @@ def max_pool_exact(x: np.ndarray, plan: PhasePlan) -> tuple[np.ndarray, np.ndarr
                         np.copyto(_rows(code.reshape(rows, chunk)), _rows(c3[:, 0, :]))
                     continue
                 np.greater(phase, best, out=larger)  # strict: the first maximum stays
-                np.maximum(best, phase, out=best)
+                maximum_keeping_ties(best, phase)
                 if c3 is None:  # first step: codes grow with u, so "max" keeps the latest
                     np.multiply(larger_as_int, step_code, out=scaled)
                     np.maximum(code, scaled, out=code)

@@ -211,3 +211,20 @@ def test_first_call_peak_memory_is_at_most_three_inputs(shape, kw):
         tracemalloc.stop()
     assert out.shape == g.shape and grad.shape == x.shape
     assert peak <= 3 * x.nbytes, peak / x.nbytes
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("order", ["hardware", None])
+def test_signed_zeros_keep_the_first_maximum(dtype, order, monkeypatch):
+    """+0 and -0 are equal, so the first of them wins and its sign is the output's, as in
+    PyTorch; np.maximum alone may return either. ``None`` forces the repair used on machines
+    whose maximum picks +0 regardless of order."""
+    if order is None:
+        monkeypatch.setattr(_phases, "tie_order", lambda dtype: None)
+    rng = np.random.default_rng(7)
+    x = rng.choice(np.array([-1.0, -0.0, 0.0, 0.0, -0.0], dtype=dtype), (3, 4, 8, 10))
+    for kw in (dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1)):
+        out, idx = pl.MaxPool2d(**kw, return_indices=True).forward(x)
+        ref_out, ref_idx = R.max_pool(x, **kw)
+        np.testing.assert_array_equal(idx, ref_idx)
+        np.testing.assert_array_equal(np.signbit(out), np.signbit(ref_out))
