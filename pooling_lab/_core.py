@@ -1,7 +1,8 @@
 """The one N-dimensional pooling core that :mod:`pooling_lab.functional` wraps.
 
 Arrays here have shape (B, *spatial): all leading (batch, channel) dimensions are folded into B.
-The work is done by the phase-decomposed fast path in :mod:`pooling_lab._phases`. Beside it
+The work is done by the phase-decomposed fast path in :mod:`pooling_lab._phases` (and, for
+windows that tile the input exactly, :mod:`pooling_lab._tiled`). Beside it
 lives ``max_pool_slices``, the plain vectorised version (one strided slice of the padded input
 per window offset), which the course uses as the step between the loops and the fast path, and
 which handles the rare windows whose maximum is NaN or -inf, where the index rules need care.
@@ -16,7 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import _phases
+from . import _phases, _tiled
 from ._params import Window
 
 
@@ -150,7 +151,9 @@ def max_pool(x: np.ndarray, win: Window) -> MaxPoolResult:
     out_shape = win.output_size(spatial)
     _first_inside(win, spatial, out_shape)  # raises if a window covers no input element
     plan = _phases.plan_for(win, tuple(spatial), out_shape)
-    out, winners = _phases.max_pool(x, plan)
+    out, winners = (_tiled.max_pool if plan.exact else _phases.max_pool)(x, plan)
+    if _phases.tie_order(x.dtype) is None:
+        _phases.restore_zero_signs(x, out, winners, plan)
     # One reduction finds both unusual cases: the minimum is NaN if any output is NaN (NaN
     # propagates), and -inf (or the integer minimum) if any window held nothing larger.
     lowest = out.min() if out.size else None

@@ -15,8 +15,7 @@ blocks of about 64 Ki elements, reusing the same small buffers, which stay in ca
 k*k passes.
 
 Exact tiling. When the windows tile the input exactly (stride = kernel, no padding or
-dilation), every phase is one offset and the split can copy whole rows at a time; see
-``PhasePlan.split``.
+dilation), max pooling takes another route, one dimension at a time: see ``_tiled``.
 
 The winner of each window is tracked as a one-byte code, without branches: codes grow with the
 offset number and offsets are visited in increasing order, so
@@ -192,13 +191,6 @@ class PhasePlan:
             buf[(ph, slice(0, m)) + dst] = x_block[(slice(None),) + src]
 
 
-def _rows(a: np.ndarray) -> np.ndarray:
-    """View (R, chunk), rows contiguous, as R opaque elements of one row each (R,)."""
-    if a.shape[1] == 1:
-        return a[:, 0]
-    return a.view(np.dtype((np.void, a.shape[1] * a.itemsize)))[:, 0]
-
-
 @functools.cache
 def tie_order(dtype: np.dtype) -> str | None:
     """Which operand ``np.maximum`` returns for +0 and -0, which compare equal: "first",
@@ -260,15 +252,8 @@ def running_max(values, best: np.ndarray, winner: np.ndarray, plan: PhasePlan) -
 
 
 def max_pool(x: np.ndarray, plan: PhasePlan) -> tuple[np.ndarray, np.ndarray]:
-    """Maxima and the winners' codes, shapes (B, *out). No NaN handling (caller's job)."""
-    out, won = (max_pool_exact if plan.exact else max_pool_phases)(x, plan)
-    if tie_order(x.dtype) is None:
-        restore_zero_signs(x, out, won, plan)
-    return out, won
-
-
-def max_pool_phases(x: np.ndarray, plan: PhasePlan) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`max_pool` through the stride phases: any geometry."""
+    """Maxima and the winners' codes, shapes (B, *out), through the stride phases (any
+    geometry). No NaN handling, and zero signs may need ``restore_zero_signs`` (caller's job)."""
     out = np.empty((x.shape[0],) + plan.out, dtype=x.dtype)
     won = np.empty(out.shape, dtype=plan.code_dtype)
     planes = plan.planes_per_block(x.shape[0])
@@ -284,77 +269,6 @@ def max_pool_phases(x: np.ndarray, plan: PhasePlan) -> tuple[np.ndarray, np.ndar
         running_max(phases, best[:length], winner[:length], plan)
         out[start : start + m] = best_ext[plan.crop][:m]
         won[start : start + m] = winner_ext[plan.crop][:m]
-    return out, won
-
-
-def max_pool_exact(x: np.ndarray, plan: PhasePlan) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`max_pool` for windows that tile the input exactly, one dimension at a time.
-
-    Reducing the last dimension first, then the one before it, and so on, finds the same first
-    maximum as row-major order: the earliest row holding the maximum, and in it the earliest
-    element. Each step splits the current array into its k phases along one dimension, copying
-    whole rows of the already-reduced dimensions as single elements (NumPy's loops pay per
-    innermost row, and these rows are short), and every step shrinks the data k times.
-    """
-    x = np.ascontiguousarray(x)  # rows are viewed as single elements
-    batch, n = x.shape[0], len(plan.out)
-    out = np.empty((batch,) + plan.out, dtype=x.dtype)
-    won = np.empty(out.shape, dtype=plan.code_dtype)
-    # Each step shrinks the data k times, so a block can hold more input than the phase blocks
-    # and still keep its later steps in cache (2 to 8 times as much measured best).
-    # At most half the batch per block, so that the buffers of a small input stay small
-    # against it (the peak memory of a first call includes them).
-    planes = max(1, min(-(-batch // 2), 4 * BLOCK_ELEMENTS // math.prod(plan.spatial)))
-    size = planes * math.prod(plan.spatial) // plan.win.kernel[-1]  # the first, largest step
-
-    def make(key):
-        # (maxima, codes) of the steps before the last, which writes the result; with three
-        # or more dimensions, two sets in turn, so that a step never overwrites what it reads
-        sets = [
-            (np.empty(size, key), np.empty(size, plan.code_dtype)) for _ in range(min(2, n - 1))
-        ]
-        return sets, np.empty(size, key), np.empty(size, bool), np.empty(size, plan.code_dtype)
-
-    pairs, phase_buf, larger_buf, scaled_buf = plan.scratch("exact", x.dtype, make, planes)
-    for start, m in plan.blocks(batch, planes):
-        values, codes = x[start : start + m].reshape(-1), None
-        for dim in reversed(range(n)):
-            k = plan.win.kernel[dim]
-            chunk = math.prod(plan.out[dim + 1 :])  # elements of one row, dims after dim
-            rows = values.size // (k * chunk)
-            count = rows * chunk
-            if dim == 0:  # the last step writes the result
-                best = out[start : start + m].reshape(-1)
-                code = won[start : start + m].reshape(-1)
-            else:
-                best, code = (buf[:count] for buf in pairs[dim % len(pairs)])
-            phase, larger = phase_buf[:count], larger_buf[:count]
-            scaled = scaled_buf[:count]
-            larger_as_int = larger.view(np.uint8)
-            v3 = values.reshape(rows, k, chunk)
-            c3 = None if codes is None else codes.reshape(rows, k, chunk)
-            for u in range(k):
-                step_code = plan.code_dtype(u * plan.weights[dim])
-                target = best if u == 0 else phase
-                np.copyto(_rows(target.reshape(rows, chunk)), _rows(v3[:, u, :]))
-                if u == 0:
-                    if c3 is None:
-                        code.fill(0)
-                    else:
-                        np.copyto(_rows(code.reshape(rows, chunk)), _rows(c3[:, 0, :]))
-                    continue
-                np.greater(phase, best, out=larger)  # strict: the first maximum stays
-                maximum_keeping_ties(best, phase)
-                if c3 is None:  # first step: codes grow with u, so "max" keeps the latest
-                    np.multiply(larger_as_int, step_code, out=scaled)
-                    np.maximum(code, scaled, out=code)
-                else:  # code = where(larger, this row's code + step, code), branch-free
-                    np.copyto(_rows(scaled.reshape(rows, chunk)), _rows(c3[:, u, :]))
-                    scaled += step_code
-                    scaled -= code  # unsigned wrap-around cancels in the sum below
-                    scaled *= larger_as_int
-                    code += scaled
-            values, codes = best, code
     return out, won
 
 
