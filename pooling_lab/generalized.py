@@ -402,12 +402,19 @@ def global_avg_pool2d(input: np.ndarray) -> np.ndarray:
 
 
 class _ValueLayer(Layer):
-    """A layer whose backward needs the forward's input values (kept as a copy)."""
+    """A layer around a function pair ``_fn(x, *args)`` / ``_bw(g, x, *args)`` whose backward
+    needs the forward's input values (kept as a copy)."""
 
     _input = None
+    args: tuple = ()
+
+    def forward(self, x):
+        out = self._fn(x, *self.args)
+        self._input = np.array(x)
+        return out
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        return self._backward(grad_output, self._saved("_input"))
+        return self._bw(grad_output, self._saved("_input"), *self.args)
 
 
 class LPPool2d(_ValueLayer):
@@ -440,14 +447,6 @@ class LPPool2d(_ValueLayer):
         make_window(name, self._n, kernel_size, stride, 0, 1, ceil_mode)
         self.args = (norm_type, kernel_size, stride, ceil_mode)
 
-    def forward(self, x):
-        out = self._fn(x, *self.args)
-        self._input = np.array(x)
-        return out
-
-    def _backward(self, g, x):
-        return self._bw(g, x, *self.args)
-
 
 class LPPool1d(LPPool2d):
     """Layer form of :func:`lp_pool1d`.
@@ -462,7 +461,7 @@ class LPPool1d(LPPool2d):
     _bw = staticmethod(lp_pool1d_backward)
 
 
-class LSEPool2d(LPPool2d):
+class LSEPool2d(_ValueLayer):
     """Layer form of :func:`lse_pool2d`.
 
     Parameters
