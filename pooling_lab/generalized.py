@@ -407,6 +407,7 @@ class _ValueLayer(Layer):
 
     _input = None
     args: tuple = ()
+    _arg_names: tuple[str, ...] = ()
 
     def forward(self, x):
         out = self._fn(x, *self.args)
@@ -415,6 +416,9 @@ class _ValueLayer(Layer):
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         return self._bw(grad_output, self._saved("_input"), *self.args)
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{name}={value!r}" for name, value in zip(self._arg_names, self.args))
 
 
 class LPPool2d(_ValueLayer):
@@ -434,6 +438,7 @@ class LPPool2d(_ValueLayer):
 
     _n, _fn = 2, staticmethod(lp_pool2d)
     _bw = staticmethod(lp_pool2d_backward)
+    _arg_names = ("norm_type", "kernel_size", "stride", "ceil_mode")
 
     def __init__(
         self,
@@ -479,6 +484,7 @@ class LSEPool2d(_ValueLayer):
 
     _n, _fn = 2, staticmethod(lse_pool2d)
     _bw = staticmethod(lse_pool2d_backward)
+    _arg_names = ("kernel_size", "stride", "padding", "temperature", "ceil_mode")
 
     def __init__(
         self,

@@ -153,3 +153,12 @@ def test_bad_arguments():
     before = x.copy()
     G.lse_pool2d_backward(np.ones((1, 2, 2)), x, 2)
     np.testing.assert_array_equal(x, before)
+
+
+def test_layer_reprs_show_their_arguments():
+    assert repr(G.LPPool2d(2, 3, stride=1)) == (
+        "LPPool2d(norm_type=2, kernel_size=3, stride=1, ceil_mode=False)"
+    )
+    assert repr(G.LSEPool1d(2, temperature=0.5)) == (
+        "LSEPool1d(kernel_size=2, stride=None, padding=0, temperature=0.5, ceil_mode=False)"
+    )
