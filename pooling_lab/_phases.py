@@ -105,15 +105,15 @@ class PhasePlan:
         self.base = base
         self.table.flags.writeable = self.base.flags.writeable = False  # plans are shared
         # Windows that tile the input exactly (stride = kernel, no dilation, no padding, every
-        # input element in exactly one window): each phase is then one offset's values, and the
-        # split into phases can copy whole rows at a time (see ``split``).
+        # input element in exactly one window): max pooling then goes one dimension at a time
+        # (``_tiled``), and average pooling sums strided views.
         self.exact = all(
             s == k and d == 1 and p == 0 and o * k == size
             for k, s, d, p, o, size in zip(
                 win.kernel, win.stride, win.dilation, win.padding, out, spatial
             )
         )
-        # Exact tiling, reduced one dimension at a time (see ``max_pool_exact``): per dimension,
+        # Exact tiling, reduced one dimension at a time (``_tiled.max_pool``): per dimension,
         # what one step along it adds to a winner's code.
         self.weights = [
             st if self.direct else math.prod(win.kernel[dim + 1 :])
