@@ -85,6 +85,7 @@ class PhasePlan:
             table.append(sum(j * d * st for j, d, st in zip(offsets, win.dilation, in_strides)))
         self.table = np.array(table, dtype=np.int64)
         self.plane = math.prod(self.ext)
+        self.reach = max(t for _, t in self.shifts)  # the largest flat shift of an offset
         self.block = max(1, BLOCK_ELEMENTS // self.plane)
         self.crop = (slice(None),) + tuple(slice(0, o) for o in out)
         # The winner of each window is recorded as a one-byte "code" where possible. When the
@@ -181,6 +182,11 @@ class PhasePlan:
 
         return self.scratch("winner", self.code_dtype, make, n)
 
+    def length(self, m: int) -> int:
+        """Length of the flat slices that cover every output of ``m`` planes, and no more:
+        each offset's slice starts at its shift, so the largest shift must still fit."""
+        return m * self.plane - self.reach
+
     def blocks(self, batch: int, size: int):
         for start in range(0, batch, size):
             yield start, min(size, batch - start)
@@ -261,10 +267,9 @@ def max_pool(x: np.ndarray, plan: PhasePlan) -> tuple[np.ndarray, np.ndarray]:
     held = buf.shape[1]  # planes the buffers hold: more, if an earlier batch was larger
     best_ext = best.reshape((held,) + plan.ext)
     winner_ext = winner.reshape((held,) + plan.ext)
-    reach = max(t for _, t in plan.shifts)
     for start, m in plan.blocks(x.shape[0], planes):
         plan.load(buf, x[start : start + m], m)
-        length = m * plan.plane - reach  # every output of the m planes, no more
+        length = plan.length(m)
         phases = (flat[ph, t : t + length] for ph, t in plan.shifts)
         running_max(phases, best[:length], winner[:length], plan)
         out[start : start + m] = best_ext[plan.crop][:m]
@@ -354,10 +359,9 @@ def avg_pool(x: np.ndarray, plan: PhasePlan, divisor: np.ndarray) -> np.ndarray:
         buf, flat, total = plan.scratch("avg", x.dtype, make, planes)
         held = buf.shape[1]  # planes the buffers hold: more, if an earlier batch was larger
         total_ext = total.reshape((held,) + plan.ext)
-        reach = max(t for _, t in plan.shifts)
         for start, m in plan.blocks(x.shape[0], planes):
             plan.load(buf, x[start : start + m], m)
-            length = m * plan.plane - reach
+            length = plan.length(m)
             total_l = total[:length]
             for number, (ph, t) in enumerate(plan.shifts):
                 if number == 0:
@@ -381,10 +385,9 @@ def avg_pool_backward(grad: np.ndarray, plan: PhasePlan, divisor: np.ndarray) ->
     buf, flat = plan.buffers(grad.dtype, 0, planes)
     share = np.zeros(planes * plan.plane, dtype=grad.dtype)
     share_ext = share.reshape((planes,) + plan.ext)
-    reach = max(t for _, t in plan.shifts)
     for start, m in plan.blocks(grad.shape[0], planes):
         buf.fill(0)
-        length = m * plan.plane - reach
+        length = plan.length(m)
         share_l = share[:length]
         np.divide(grad[start : start + m], divisor, out=share_ext[plan.crop][:m])
         for ph, t in plan.shifts:
