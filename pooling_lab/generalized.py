@@ -6,7 +6,10 @@
 - ``lse_pool1d/2d``: ``T * log(sum(exp(x / T)))`` per window, a smooth maximum whose gradient
   is the softmax of the window at temperature ``T``; as ``T -> 0`` it tends to max pooling
   and its gradient to max pooling's one-hot routing. Padding is implicit -inf (it adds
-  ``exp(-inf) = 0``). Not in PyTorch.
+  ``exp(-inf) = 0``). With ``mean=True`` the sum becomes a mean (log-mean-exp,
+  ``T * log(mean(exp(x / T)))``, the form of Pinheiro & Collobert): the same gradient, but
+  the output runs from the window's maximum (``T -> 0``) to its average (``T -> inf``)
+  instead of growing by up to ``T log |window|``. Not in PyTorch.
 - ``global_max_pool2d`` / ``global_avg_pool2d``: one window covering the whole plane, output
   (N, C, 1, 1), like PyTorch's adaptive pooling to size 1.
 
@@ -195,8 +198,12 @@ def _temperature(fn: str, temperature) -> float:
     return t
 
 
-def _lse(fn, n, input, kernel_size, stride, padding, temperature, ceil_mode, grad_output=None):
+def _lse(
+    fn, n, input, kernel_size, stride, padding, temperature, ceil_mode, mean, grad_output=None
+):
     t = _temperature(fn, temperature)
+    if not isinstance(mean, bool | np.bool_):
+        raise TypeError(f"{fn}: mean must be a bool, but got {type(mean).__name__}")
     win = make_window(fn, n, kernel_size, stride, padding, 1, ceil_mode)
     x = check_array(fn, "input", input, n, integers=False)
     xb = x.reshape((-1,) + x.shape[-n:])
@@ -208,6 +215,11 @@ def _lse(fn, n, input, kernel_size, stride, padding, temperature, ceil_mode, gra
         total += np.exp((buf[sl] - peak) / temp)
     out = peak + temp * np.log(total)
     if grad_output is None:
+        if mean:
+            # log-mean-exp: subtract T log(count), count = the window's input elements (padding
+            # adds exp(-inf) = 0 to the sum, so it is not counted in the mean either).
+            count = _core.avg_divisor(win, xb.shape[1:], peak.shape[1:], False)
+            out = out - temp * np.log(count).astype(x.dtype)
         return out.reshape(x.shape[:-n] + peak.shape[1:])
     g = check_float(fn, "grad_output", grad_output)
     if g.shape != x.shape[:-n] + out.shape[1:]:
@@ -215,7 +227,8 @@ def _lse(fn, n, input, kernel_size, stride, padding, temperature, ceil_mode, gra
     g = g.reshape(out.shape)
     grad = np.zeros(buf.shape, dtype=g.dtype)
     for sl in _core._offset_slices(win, out.shape[1:]):
-        # the window's softmax weight of this element: exp((x - out) / T)
+        # the window's softmax weight of this element: exp((x - out) / T), with ``out`` the plain
+        # log-sum-exp; the mean form's constant offset changes nothing here.
         grad[sl] += g * np.exp((buf[sl] - out) / temp)
     inner = (slice(None),) + tuple(slice(p, p + s) for p, s in zip(win.padding, x.shape[-n:]))
     return grad[inner].reshape(x.shape)
@@ -228,12 +241,15 @@ def lse_pool2d(
     padding: IntOrTuple = 0,
     temperature: float = 1.0,
     ceil_mode: bool = False,
+    mean: bool = False,
 ) -> np.ndarray:
     """2-D log-sum-exp pooling: ``T * log(sum(exp(x / T)))`` per window, a smooth maximum.
 
     It is at least the window's maximum and at most ``T * log(k*k)`` above it, so it tends to
-    max pooling as ``T -> 0``. Computed stably as ``m + T log sum exp((x - m) / T)`` with
-    ``m`` the window's maximum.
+    max pooling as ``T -> 0``, and grows without bound as ``T`` grows. With ``mean=True`` it
+    is log-mean-exp, ``T * log(mean(exp(x / T)))``: between the window's average and its
+    maximum, tending to the maximum as ``T -> 0`` and to the average as ``T -> inf``. Both
+    are computed stably as ``m + T log sum exp((x - m) / T)`` with ``m`` the window's maximum.
 
     Parameters
     ----------
@@ -243,10 +259,21 @@ def lse_pool2d(
         As in :func:`pooling_lab.functional.max_pool2d`; padding is -inf.
     temperature : float, default 1.0
         ``T > 0``.
+    mean : bool, default False
+        Average the exponentials instead of summing them (log-mean-exp): the output is
+        ``T * log(count)`` lower, with ``count`` the window's input elements (padding is not
+        counted); the gradient is the same.
 
     Returns
     -------
     ndarray
+
+    Raises
+    ------
+    ValueError
+        If ``temperature`` is not a finite number > 0, or the window arguments are invalid.
+    TypeError
+        If ``mean`` is not a bool, or ``input`` is not a float array.
 
     Examples
     --------
@@ -256,8 +283,10 @@ def lse_pool2d(
     array([[[3.]]])
     >>> lse_pool2d(x, 2).round(4)
     array([[[3.4402]]])
+    >>> lse_pool2d(x, 2, temperature=1000.0, mean=True).round(3)  # close to the mean
+    array([[[1.501]]])
     """
-    return _lse("lse_pool2d", 2, input, kernel_size, stride, padding, temperature, ceil_mode)
+    return _lse("lse_pool2d", 2, input, kernel_size, stride, padding, temperature, ceil_mode, mean)
 
 
 def lse_pool1d(
@@ -267,6 +296,7 @@ def lse_pool1d(
     padding: IntOrTuple = 0,
     temperature: float = 1.0,
     ceil_mode: bool = False,
+    mean: bool = False,
 ) -> np.ndarray:
     """1-D version of :func:`lse_pool2d`.
 
@@ -274,18 +304,25 @@ def lse_pool1d(
     ----------
     input : ndarray
         Float array (N, C, L) or (C, L).
-    kernel_size, stride, padding, temperature, ceil_mode
+    kernel_size, stride, padding, temperature, ceil_mode, mean
         As in :func:`lse_pool2d`.
 
     Returns
     -------
     ndarray
     """
-    return _lse("lse_pool1d", 1, input, kernel_size, stride, padding, temperature, ceil_mode)
+    return _lse("lse_pool1d", 1, input, kernel_size, stride, padding, temperature, ceil_mode, mean)
 
 
 def lse_pool2d_backward(
-    grad_output, input, kernel_size, stride=None, padding=0, temperature=1.0, ceil_mode=False
+    grad_output,
+    input,
+    kernel_size,
+    stride=None,
+    padding=0,
+    temperature=1.0,
+    ceil_mode=False,
+    mean=False,
 ) -> np.ndarray:
     """Input gradient of :func:`lse_pool2d`: each window's gradient times its softmax.
 
@@ -295,8 +332,8 @@ def lse_pool2d_backward(
         Gradient with respect to the output.
     input : ndarray
         The forward input.
-    kernel_size, stride, padding, temperature, ceil_mode
-        The forward's arguments.
+    kernel_size, stride, padding, temperature, ceil_mode, mean
+        The forward's arguments (``mean`` does not change the gradient).
 
     Returns
     -------
@@ -319,18 +356,26 @@ def lse_pool2d_backward(
         padding,
         temperature,
         ceil_mode,
+        mean,
         grad_output,
     )
 
 
 def lse_pool1d_backward(
-    grad_output, input, kernel_size, stride=None, padding=0, temperature=1.0, ceil_mode=False
+    grad_output,
+    input,
+    kernel_size,
+    stride=None,
+    padding=0,
+    temperature=1.0,
+    ceil_mode=False,
+    mean=False,
 ) -> np.ndarray:
     """Input gradient of :func:`lse_pool1d`.
 
     Parameters
     ----------
-    grad_output, input, kernel_size, stride, padding, temperature, ceil_mode
+    grad_output, input, kernel_size, stride, padding, temperature, ceil_mode, mean
         As in :func:`lse_pool2d_backward`.
 
     Returns
@@ -346,6 +391,7 @@ def lse_pool1d_backward(
         padding,
         temperature,
         ceil_mode,
+        mean,
         grad_output,
     )
 
@@ -471,7 +517,7 @@ class LSEPool2d(_ValueLayer):
 
     Parameters
     ----------
-    kernel_size, stride, padding, temperature, ceil_mode
+    kernel_size, stride, padding, temperature, ceil_mode, mean
         As in :func:`lse_pool2d`.
 
     Examples
@@ -480,11 +526,13 @@ class LSEPool2d(_ValueLayer):
     >>> pool = LSEPool2d(2, temperature=0.5)
     >>> pool(np.zeros((1, 2, 2))).round(4)  # 0.5 * log 4
     array([[[0.6931]]])
+    >>> LSEPool2d(2, temperature=0.5, mean=True)(np.zeros((1, 2, 2)))  # the mean of equals
+    array([[[0.]]])
     """
 
     _n, _fn = 2, staticmethod(lse_pool2d)
     _bw = staticmethod(lse_pool2d_backward)
-    _arg_names = ("kernel_size", "stride", "padding", "temperature", "ceil_mode")
+    _arg_names = ("kernel_size", "stride", "padding", "temperature", "ceil_mode", "mean")
 
     def __init__(
         self,
@@ -493,11 +541,14 @@ class LSEPool2d(_ValueLayer):
         padding: IntOrTuple = 0,
         temperature: float = 1.0,
         ceil_mode: bool = False,
+        mean: bool = False,
     ) -> None:
         name = type(self).__name__
         _temperature(name, temperature)
+        if not isinstance(mean, bool | np.bool_):
+            raise TypeError(f"{name}: mean must be a bool, but got {type(mean).__name__}")
         make_window(name, self._n, kernel_size, stride, padding, 1, ceil_mode)
-        self.args = (kernel_size, stride, padding, temperature, ceil_mode)
+        self.args = (kernel_size, stride, padding, temperature, ceil_mode, mean)
 
 
 class LSEPool1d(LSEPool2d):
@@ -505,7 +556,7 @@ class LSEPool1d(LSEPool2d):
 
     Parameters
     ----------
-    kernel_size, stride, padding, temperature, ceil_mode
+    kernel_size, stride, padding, temperature, ceil_mode, mean
         As in :func:`lse_pool1d`.
     """
 

@@ -248,9 +248,11 @@ def lp_pool(x, norm_type, kernel_size, stride=None, ceil_mode=False, *, ndim=2):
     return (averaged * area) ** (1.0 / norm_type)
 
 
-def lse_pool(x, kernel_size, stride=None, padding=0, temperature=1.0, ceil_mode=False, *, ndim=2):
+def lse_pool(
+    x, kernel_size, stride=None, padding=0, temperature=1.0, ceil_mode=False, mean=False, *, ndim=2
+):
     """Log-sum-exp pooling by loops: ``T * log(sum(exp(x / T)))`` over each window's real
-    elements (padding contributes nothing).
+    elements (padding contributes nothing); with ``mean=True`` the sum is a mean over them.
 
     Examples
     --------
@@ -271,6 +273,8 @@ def lse_pool(x, kernel_size, stride=None, padding=0, temperature=1.0, ceil_mode=
             ]
             top = max(values)
             total = sum(math.exp((v - top) / temperature) for v in values)
+            if mean:
+                total /= len(values)
             output[lead + out_pos] = top + temperature * math.log(total)
     return output
 

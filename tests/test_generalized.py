@@ -63,12 +63,45 @@ def test_lse_pool_equals_loop_reference(case):
     x = cfg.pop("x")
     del cfg["dilation"]
     temperature = [1.0, 0.1, 3.0][case % 3]
+    mean = case % 4 >= 2
     np.testing.assert_allclose(
-        LSE[n](x, **cfg, temperature=temperature),
-        pl.reference.lse_pool(x, **cfg, temperature=temperature, ndim=n),
+        LSE[n](x, **cfg, temperature=temperature, mean=mean),
+        pl.reference.lse_pool(x, **cfg, temperature=temperature, mean=mean, ndim=n),
         rtol=1e-12,
         atol=1e-12,
     )
+
+
+def test_log_mean_exp_runs_from_max_to_mean_with_the_same_gradient():
+    x = tie_free((2, 3, 6, 6), seed=8)
+    g = np.random.default_rng(8).standard_normal((2, 3, 3, 3))
+    top = pl.functional.max_pool2d(x, 2)
+    avg = pl.functional.avg_pool2d(x, 2)
+    for t in [1e-3, 0.3, 1.0, 10.0, 1e4]:
+        plain = G.lse_pool2d(x, 2, temperature=t)
+        lme = G.lse_pool2d(x, 2, temperature=t, mean=True)
+        np.testing.assert_allclose(plain - lme, t * np.log(4), rtol=1e-9)
+        assert (lme >= avg - 1e-12).all() and (lme <= top + 1e-12).all()  # power-mean sandwich
+        np.testing.assert_array_equal(
+            G.lse_pool2d_backward(g, x, 2, temperature=t, mean=True),
+            G.lse_pool2d_backward(g, x, 2, temperature=t),
+        )
+    np.testing.assert_allclose(G.lse_pool2d(x, 2, temperature=1e-3, mean=True), top, atol=2e-3)
+    np.testing.assert_allclose(G.lse_pool2d(x, 2, temperature=1e6, mean=True), avg, atol=1e-3)
+
+
+def test_log_mean_exp_counts_only_real_elements_and_keeps_dtype():
+    # padding 1 around a 2x2 plane with kernel 2, stride 2: each window holds one real element
+    x = np.array([[[1.0, 2.0], [3.0, 4.0]]], dtype=np.float32)
+    out = G.lse_pool2d(x, 2, padding=1, mean=True)
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, x, rtol=1e-6)
+    layer = pl.LSEPool1d(3, stride=1, padding=1, mean=True)
+    assert "mean=True" in repr(layer)
+    with pytest.raises(TypeError, match="mean must be a bool"):
+        G.lse_pool2d(x, 2, mean="yes")
+    with pytest.raises(TypeError, match="mean must be a bool"):
+        pl.LSEPool2d(2, mean=1)
 
 
 @pytest.mark.parametrize(
@@ -80,6 +113,7 @@ def test_lse_pool_equals_loop_reference(case):
         (pl.LSEPool2d(2, temperature=0.5), (2, 2, 4, 4)),
         (pl.LSEPool2d(3, stride=2, padding=1, temperature=2.0), (1, 2, 5, 5)),
         (pl.LSEPool1d(3, stride=1, padding=1), (2, 2, 6)),
+        (pl.LSEPool2d(3, stride=2, padding=1, temperature=0.7, mean=True), (1, 2, 5, 5)),
         (pl.GlobalMaxPool2d(), (2, 3, 4, 5)),
         (pl.GlobalAvgPool2d(), (2, 3, 4, 5)),
     ],
