@@ -194,5 +194,146 @@ def test_layer_reprs_show_their_arguments():
         "LPPool2d(norm_type=2, kernel_size=3, stride=1, ceil_mode=False)"
     )
     assert repr(G.LSEPool1d(2, temperature=0.5)) == (
-        "LSEPool1d(kernel_size=2, stride=None, padding=0, temperature=0.5, ceil_mode=False, mean=False)"
+        "LSEPool1d(kernel_size=2, stride=None, padding=0, temperature=0.5, ceil_mode=False, "
+        "mean=False)"
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Lp pooling: numerics (the scaled form) and conventions (zeros, p < 1, negative inputs)
+
+
+def _naive_lp(x, p, k):
+    """Lp pooling the direct way, ``(sum x**p) ** (1/p)`` in the input's dtype (no scaling)."""
+    with np.errstate(over="ignore", under="ignore"):
+        return (pl.functional.avg_pool2d(x**p, k) * x.dtype.type(k * k)) ** x.dtype.type(1 / p)
+
+
+@pytest.mark.parametrize("p", [2, 8, 16, 32, 64, 128])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_lp_float32_matches_float64_for_large_p(p, seed):
+    rng = np.random.default_rng(seed)
+    # up to 20: 20**64 overflows float32 and 0.05**64 underflows it, when computed directly
+    x = rng.uniform(0.05, 20.0, (2, 3, 8, 8)).astype(np.float32)
+    x[0, 0, :2, :2] = rng.uniform(0.01, 0.05, (2, 2))  # a window of small values only
+    wide = x.astype(np.float64)
+    out = G.lp_pool2d(x, p, 2)
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, G.lp_pool2d(wide, p, 2), rtol=2e-6)
+    np.testing.assert_allclose(out, pl.reference.lp_pool(wide, p, 2), rtol=2e-6)
+    g = rng.standard_normal(out.shape).astype(np.float32)
+    grad = G.lp_pool2d_backward(g, x, p, 2)
+    assert grad.dtype == np.float32 and np.isfinite(grad).all()
+    np.testing.assert_allclose(grad, G.lp_pool2d_backward(g, wide, p, 2), rtol=1e-4, atol=1e-5)
+    if p >= 32:  # the direct form breaks in float32 here, so the scaling is what saves it
+        naive = _naive_lp(x, p, 2)
+        assert not np.isfinite(naive).all() or (naive == 0).any()
+
+
+def test_lp_float32_matches_torch_float64_where_torch_float32_overflows():
+    torch = pytest.importorskip("torch", reason="torch is not installed")
+    x = np.random.default_rng(4).uniform(0.5, 8.0, (1, 2, 6, 6)).astype(np.float32)
+    direct = torch.nn.functional.lp_pool2d(torch.tensor(x), 64, 2).numpy()
+    assert not np.isfinite(direct).all()  # 8**64 = 2**192 is past float32's range
+    wide = torch.tensor(x.astype(np.float64), requires_grad=True)
+    out = torch.nn.functional.lp_pool2d(wide, 64, 2)
+    out.backward(torch.ones_like(out))
+    np.testing.assert_allclose(G.lp_pool2d(x, 64, 2), out.detach().numpy(), rtol=2e-6)
+    grad = G.lp_pool2d_backward(np.ones((1, 2, 3, 3), np.float32), x, 64, 2)
+    np.testing.assert_allclose(grad, wide.grad.numpy(), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("p", [0.5, 1.0, 2.0, 3.0])
+def test_lp_gradient_of_an_all_zero_window_is_zero(p):
+    x = np.zeros((1, 1, 2, 4))
+    x[0, 0, 0, 2] = 1.5  # the second window is not all zero
+    grad = G.lp_pool2d_backward(np.ones((1, 1, 1, 2)), x, p, 2)
+    np.testing.assert_array_equal(grad[..., :2], 0)  # PyTorch's documented convention
+    np.testing.assert_array_equal(G.lp_pool2d(x, p, 2), [[[[0.0, 1.5]]]])
+    if p >= 1:
+        assert np.isfinite(grad).all()
+    else:  # p < 1: x**p has an infinite slope at 0, so zeros beside a non-zero element get inf
+        assert np.isposinf(grad[0, 0, 0, 3]) and np.isposinf(grad[0, 0, 1, 2:]).all()
+
+
+@pytest.mark.parametrize("p", [0.5, 1.0, 2.0, 3.0])
+def test_lp_zero_conventions_match_torch(p):
+    torch = pytest.importorskip("torch", reason="torch is not installed")
+    x = np.array([[[0.0, 0.0, 0.0, 2.0, 1.0, 0.5]]])
+    t = torch.tensor(x, requires_grad=True)
+    out = torch.nn.functional.lp_pool1d(t, p, 2)
+    out.backward(torch.ones_like(out))
+    ours = G.lp_pool1d_backward(np.ones((1, 1, 3)), x, p, 2)
+    np.testing.assert_allclose(G.lp_pool1d(x, p, 2), out.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours[..., 2:], t.grad.numpy()[..., 2:], rtol=1e-12)  # inf too
+    # the all-zero window: 0 in both for p >= 1; for p < 1 torch computes 0 * inf = NaN
+    # although its documentation says 0; pooling_lab returns the documented 0
+    np.testing.assert_array_equal(ours[..., :2], 0)
+    if p < 1:
+        assert np.isnan(t.grad.numpy()[..., :2]).all()
+    else:
+        np.testing.assert_array_equal(t.grad.numpy()[..., :2], 0)
+
+
+@pytest.mark.parametrize("p", [2.0, 4.0])
+def test_lp_even_power_pools_absolute_values_like_torch(p):
+    torch = pytest.importorskip("torch", reason="torch is not installed")
+    x = np.random.default_rng(6).standard_normal((2, 2, 6, 6))
+    t = torch.tensor(x, requires_grad=True)
+    out = torch.nn.functional.lp_pool2d(t, p, 3, 2, ceil_mode=True)
+    g = np.random.default_rng(7).standard_normal(out.shape)
+    out.backward(torch.tensor(g))
+    ours = G.lp_pool2d(x, p, 3, 2, ceil_mode=True)
+    np.testing.assert_allclose(ours, out.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(
+        G.lp_pool2d_backward(g, x, p, 3, 2, ceil_mode=True), t.grad.numpy(), rtol=1e-9, atol=1e-12
+    )
+    np.testing.assert_allclose(ours, G.lp_pool2d(np.abs(x), p, 3, 2, ceil_mode=True))
+    # the p-norm of a window with a large negative element exceeds the window's maximum
+    assert (ours > pl.functional.max_pool2d(x, 3, 2, ceil_mode=True)).any()
+
+
+@pytest.mark.parametrize("p", [1.0, 3.0, 1.5, 0.5])
+@pytest.mark.parametrize("fn", [G.lp_pool1d, pl.reference.lp_pool])
+def test_lp_rejects_negative_inputs_unless_p_is_even(p, fn):
+    x = np.array([[[2.0, -0.25, 1.0, 3.0]]])
+    kwargs = {"ndim": 1} if fn is pl.reference.lp_pool else {}
+    rule = r"input must be non-negative when norm_type is not an even integer"
+    with pytest.raises(ValueError, match=rule):
+        fn(x, p, 2, **kwargs)
+    with pytest.raises(ValueError, match=r"norm_type=.*-0\.25"):
+        G.lp_pool1d_backward(np.ones((1, 1, 2)), x, p, 2)
+    with pytest.raises(ValueError, match="non-negative"):
+        pl.LPPool1d(p, 2)(x)
+    fn(np.abs(x), p, 2, **kwargs)  # fine without the sign
+    fn(np.array([[[-0.0, 1.0]]]), p, 2, **kwargs)  # -0.0 is not negative
+
+
+def test_lp_gradient_total_runs_from_the_window_size_to_one():
+    x = tie_free((1, 1, 4, 4), seed=9) + 3  # positive, ties broken
+    totals = [
+        G.lp_pool2d_backward(np.ones((1, 1, 2, 2)), x, p, 2).sum() / 4 for p in (1, 2, 8, 64, 1000)
+    ]
+    assert totals[0] == pytest.approx(4)  # p = 1: every element gets 1, the window holds 4
+    assert all(a > b for a, b in itertools.pairwise(totals))
+    assert totals[-1] == pytest.approx(1, abs=1e-2)  # the max takes (almost) all, the rest 0
+
+
+def test_lp_core_is_dimension_generic():
+    # _lp takes n; a 3-D caller (lp_pool3d) uses the same core, so check n = 3 here too
+    x = np.random.default_rng(3).uniform(0.1, 2.0, (2, 3, 4, 5, 6))
+    out = G._lp("lp_pool3d", 3, x, 3.0, 2, None, False)
+    # a 3-D window of 2x2x2: compare with a direct sum over the 8 offsets
+    total = sum(
+        x[:, :, a : a + 4 : 2, b : b + 4 : 2, c : c + 6 : 2] ** 3
+        for a in range(2)
+        for b in range(2)
+        for c in range(2)
+    )
+    np.testing.assert_allclose(out, total ** (1 / 3), rtol=1e-12)
+    g = np.ones_like(out)
+    grad = G._lp("lp_pool3d", 3, x, 3.0, 2, None, False, g)
+    # without overlap the gradient is (x / y) ** (p - 1) of each element's own window
+    y = np.repeat(np.repeat(np.repeat(out, 2, 2), 2, 3), 2, 4)
+    np.testing.assert_allclose(grad[:, :, :, :4], (x[:, :, :, :4] / y) ** 2, rtol=1e-12)
+    np.testing.assert_array_equal(grad[:, :, :, 4], 0)  # the row no window reaches
