@@ -4,7 +4,7 @@
   (a ceil_mode edge window's sum scaled by ``area / count``, as PyTorch's average-times-area
   does), computed scaled by the window's largest ``|x|`` so that large p does not overflow.
   p = 1 is a sum pool; as p grows it approaches max pooling on non-negative inputs. Negative
-  inputs are accepted only for an even integer p (see :func:`lp_pool2d`).
+  inputs are accepted only for p = 1 and even integer p (see :func:`lp_pool2d`).
 - ``lse_pool1d/2d``: ``T * log(sum(exp(x / T)))`` per window, a smooth maximum whose gradient
   is the softmax of the window at temperature ``T``; as ``T -> 0`` it tends to max pooling
   and its gradient to max pooling's one-hot routing. Padding is implicit -inf (it adds
@@ -61,16 +61,17 @@ def _norm(fn: str, norm_type) -> float:
 
 
 def _check_signs(fn: str, x: np.ndarray, p: float) -> None:
-    """Negative inputs are pooled only where ``x**p`` is ``|x|**p``: for even integer p."""
-    if p % 2 == 0 or not (x < 0).any():
+    """Negative inputs are pooled only where PyTorch's ``x**p`` is well defined and a pooling:
+    p = 1 (a plain sum) and even integer p (where ``x**p = |x|**p``)."""
+    if p == 1 or p % 2 == 0 or not (x < 0).any():
         return
     bad = x[x < 0].ravel()[0]
     raise ValueError(
-        f"{fn}: input must be non-negative when norm_type is not an even integer, but got "
-        f"norm_type={p:g} and an input element {float(bad)!r}; x**p of a negative x is NaN for a "
-        "fractional p and negative for an odd p, so the window's result would not be a norm "
-        "(PyTorch returns NaN or a meaningless number there). Pool a non-negative input "
-        "(e.g. after a ReLU, or np.abs(input)), or use an even norm_type, which pools |x|"
+        f"{fn}: input must be non-negative unless norm_type is 1 or an even integer, but got "
+        f"norm_type={p:g} and an input element {float(bad)!r}; x**p of a negative x is NaN for "
+        "a fractional p and negative for an odd p, so the window's result would be NaN or not "
+        "a norm (PyTorch returns NaN or such a number there). Pool a non-negative input (e.g. "
+        "after a ReLU, or np.abs(input)), or use an even norm_type, which pools |x|"
     )
 
 
@@ -111,14 +112,16 @@ def _lp(fn, n, input, norm_type, kernel_size, stride, ceil_mode, grad_output=Non
             f"{fn}: grad_output must have the output's shape {x.shape[:-n] + out_shape}, "
             f"but got {g.shape}"
         )
-    # As PyTorch documents, the gradient of a window whose sum of x**p is zero is set to 0.
-    weight = np.where(all_zero, 0, g.reshape(peak.shape) * c).astype(g.dtype)
-    ratio = np.where(all_zero, dtype(1), ratio)
+    # As PyTorch documents, the gradient of a window whose sum of x**p is zero is set to 0:
+    # an all-zero window, or at p = 1 a window whose elements cancel.
+    zero_sum = total == 0
+    weight = np.where(zero_sum, 0, g.reshape(peak.shape) * c).astype(g.dtype)
+    ratio = np.where(zero_sum, dtype(1), ratio)
     grad = np.zeros(buf.shape, dtype=g.dtype)
     with np.errstate(divide="ignore", invalid="ignore"):  # p < 1 at a zero: an infinite slope
         for sl in _core._offset_slices(win, out_shape):
             share = ((buf[sl] / scale) / ratio) ** dtype(p - 1)
-            grad[sl] += np.where(all_zero, 0, weight * share)
+            grad[sl] += np.where(zero_sum, 0, weight * share)
     inner = (slice(None),) + tuple(slice(0, s) for s in x.shape[-n:])
     return grad[inner].reshape(x.shape)
 
@@ -140,12 +143,13 @@ def lp_pool2d(
     - It is computed scaled by each window's largest ``|x|`` (``m * (sum (x/m)**p) ** (1/p)``),
       so float32 neither overflows to inf nor underflows to 0 for large p; PyTorch's direct
       ``x**p`` does.
-    - Negative inputs are accepted only for an even integer ``p``, where ``x**p = |x|**p``
-      (the result is the window's p-norm, which may exceed its maximum); otherwise they raise
-      ValueError, where PyTorch returns NaN or a signed sum that is not a norm.
-    - The gradient ``(x / y) ** (p - 1)`` (times ``area / count``) is set to 0 for an all-zero
-      window, as PyTorch documents; for ``p < 1`` it is infinite at a zero element of a
-      window that is not all zero (the slope of ``x**p`` at 0).
+    - Negative inputs are accepted for ``p = 1`` (a plain sum) and for an even integer ``p``,
+      where ``x**p = |x|**p`` (the result is the window's p-norm, which may exceed its
+      maximum); otherwise they raise ValueError, where PyTorch returns NaN or a signed sum
+      that is not a norm.
+    - The gradient ``(x / y) ** (p - 1)`` (times ``area / count``) is set to 0 for a window
+      whose sum of ``x**p`` is zero, as PyTorch documents; for ``p < 1`` it is infinite at a
+      zero element of a window that is not all zero (the slope of ``x**p`` at 0).
 
     Parameters
     ----------
@@ -164,7 +168,7 @@ def lp_pool2d(
     ------
     ValueError
         If ``norm_type`` is not a finite number > 0, if ``input`` has a negative element and
-        ``norm_type`` is not an even integer, or if the window arguments are invalid.
+        ``norm_type`` is neither 1 nor an even integer, or if the window arguments are invalid.
     TypeError
         If ``input`` is not a float array.
 

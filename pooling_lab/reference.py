@@ -240,7 +240,7 @@ def lp_pool(x, norm_type, kernel_size, stride=None, ceil_mode=False, *, ndim=2):
 
     Each window's sum is taken in Python floats (float64) without scaling: fine for the
     moderate p and values of the tests. Negative elements follow
-    :func:`pooling_lab.generalized.lp_pool2d`'s rule (even integer p only).
+    :func:`pooling_lab.generalized.lp_pool2d`'s rule (p = 1 or an even integer p only).
 
     Examples
     --------

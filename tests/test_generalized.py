@@ -275,8 +275,8 @@ def test_lp_zero_conventions_match_torch(p):
         np.testing.assert_array_equal(t.grad.numpy()[..., :2], 0)
 
 
-@pytest.mark.parametrize("p", [2.0, 4.0])
-def test_lp_even_power_pools_absolute_values_like_torch(p):
+@pytest.mark.parametrize("p", [1.0, 2.0, 4.0])
+def test_lp_signed_inputs_match_torch_for_p_one_and_even_p(p):
     torch = pytest.importorskip("torch", reason="torch is not installed")
     x = np.random.default_rng(6).standard_normal((2, 2, 6, 6))
     t = torch.tensor(x, requires_grad=True)
@@ -288,17 +288,32 @@ def test_lp_even_power_pools_absolute_values_like_torch(p):
     np.testing.assert_allclose(
         G.lp_pool2d_backward(g, x, p, 3, 2, ceil_mode=True), t.grad.numpy(), rtol=1e-9, atol=1e-12
     )
+    if p == 1:  # a sum, signs and all
+        assert (ours < 0).any()
+        return
     np.testing.assert_allclose(ours, G.lp_pool2d(np.abs(x), p, 3, 2, ceil_mode=True))
     # the p-norm of a window with a large negative element exceeds the window's maximum
     assert (ours > pl.functional.max_pool2d(x, 3, 2, ceil_mode=True)).any()
 
 
-@pytest.mark.parametrize("p", [1.0, 3.0, 1.5, 0.5])
+def test_lp_gradient_is_zero_where_a_sum_cancels_to_zero_like_torch():
+    torch = pytest.importorskip("torch", reason="torch is not installed")
+    x = np.array([[[1.5, -1.5, 2.0, -1.0]]])  # p = 1: the first window sums to 0
+    t = torch.tensor(x, requires_grad=True)
+    out = torch.nn.functional.lp_pool1d(t, 1, 2)
+    out.backward(torch.ones_like(out))
+    np.testing.assert_array_equal(G.lp_pool1d(x, 1, 2), out.detach().numpy())
+    ours = G.lp_pool1d_backward(np.ones((1, 1, 2)), x, 1, 2)
+    np.testing.assert_array_equal(ours, t.grad.numpy())
+    np.testing.assert_array_equal(ours, [[[0.0, 0.0, 1.0, 1.0]]])
+
+
+@pytest.mark.parametrize("p", [3.0, 5.0, 1.5, 0.5])
 @pytest.mark.parametrize("fn", [G.lp_pool1d, pl.reference.lp_pool])
-def test_lp_rejects_negative_inputs_unless_p_is_even(p, fn):
+def test_lp_rejects_negative_inputs_unless_p_is_one_or_even(p, fn):
     x = np.array([[[2.0, -0.25, 1.0, 3.0]]])
     kwargs = {"ndim": 1} if fn is pl.reference.lp_pool else {}
-    rule = r"input must be non-negative when norm_type is not an even integer"
+    rule = r"input must be non-negative unless norm_type is 1 or an even integer"
     with pytest.raises(ValueError, match=rule):
         fn(x, p, 2, **kwargs)
     with pytest.raises(ValueError, match=r"norm_type=.*-0\.25"):
