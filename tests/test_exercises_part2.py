@@ -1,7 +1,9 @@
 """Part 2 checkers against learner-style solutions: each wrong one is named, with a fitting hint.
 
 The solutions below are written the way a learner would write them (plain loops), each with one
-mistake, independently of the checker's own models of those mistakes.
+mistake, independently of the checker's own models of those mistakes. ``lse_right`` and
+``adaptive_right`` are the solutions printed in book/beyond_max.ipynb, so the chapter's
+solutions are run and checked here.
 """
 
 from __future__ import annotations
