@@ -104,6 +104,9 @@ def _lp(fn, n, input, norm_type, kernel_size, stride, ceil_mode, grad_output=Non
     for sl in _core._offset_slices(win, out_shape):
         total += (buf[sl] / scale) ** power
     ratio = (c * total) ** dtype(1 / p)  # y / m, between c**(1/p) and (c * area)**(1/p)
+    # A window holding +-inf has m = inf and u = inf/inf = nan; its y is inf, as in PyTorch
+    # (x**p = inf), and its gradient 0 for the finite elements and nan for the infinite ones.
+    ratio = np.where(np.isinf(peak), dtype(np.inf), ratio)
     if grad_output is None:
         return (peak * ratio).reshape(x.shape[:-n] + out_shape)
     g = check_float(fn, "grad_output", grad_output)

@@ -352,3 +352,16 @@ def test_lp_core_is_dimension_generic():
     y = np.repeat(np.repeat(np.repeat(out, 2, 2), 2, 3), 2, 4)
     np.testing.assert_allclose(grad[:, :, :, :4], (x[:, :, :, :4] / y) ** 2, rtol=1e-12)
     np.testing.assert_array_equal(grad[:, :, :, 4], 0)  # the row no window reaches
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("p", [1.0, 2.0, 3.0])
+def test_lp_infinite_and_nan_inputs_match_torch(p):
+    torch = pytest.importorskip("torch", reason="torch is not installed")
+    x = np.array([[[np.inf, 1.0, 2.0, 3.0, np.nan, 1.0]]])
+    t = torch.tensor(x, requires_grad=True)
+    out = torch.nn.functional.lp_pool1d(t, p, 2)
+    out.backward(torch.ones_like(out))
+    np.testing.assert_allclose(G.lp_pool1d(x, p, 2), out.detach().numpy(), rtol=1e-12)
+    ours = G.lp_pool1d_backward(np.ones((1, 1, 3)), x, p, 2)
+    np.testing.assert_allclose(ours, t.grad.numpy(), rtol=1e-12)  # nan where torch has nan
