@@ -291,8 +291,8 @@ def tie_rules(window: np.ndarray, grad: float = 1.0, axes=None):
         One (kh, kw) window whose maximum is (typically) tied.
     grad : float, default 1.0
         The gradient arriving at the window's output.
-    axes : sequence of 1 + len(pooling_lab.ties.RULES) matplotlib Axes, optional
-        Where to draw; a new figure if omitted.
+    axes : list of matplotlib Axes, optional
+        Where to draw, one more than there are tie rules; a new figure if omitted.
 
     Returns
     -------
@@ -332,7 +332,14 @@ def tie_rules(window: np.ndarray, grad: float = 1.0, axes=None):
     return axes
 
 
-def network(columns, edges=(), ax=None, *, title: str | None = None, spacing: float = 3.2):
+def network(
+    columns: Sequence,
+    edges: Sequence = (),
+    ax=None,
+    *,
+    title: str | None = None,
+    spacing: float = 3.2,
+):
     """Draw a small network unit by unit: each unit's forward value above, its gradient below.
 
     The style of a circuit diagram: every unit is a box whose upper line is what the forward
@@ -340,13 +347,14 @@ def network(columns, edges=(), ax=None, *, title: str | None = None, spacing: fl
 
     Parameters
     ----------
-    columns : sequence of (heading, units)
-        One column per layer, left to right; ``units`` is a sequence of
-        ``(name, value_text, gradient_text)``, drawn top to bottom.
-    edges : sequence of (source, target, kind) or (source, target, kind, label)
-        ``source`` and ``target`` are ``(column, unit)`` pairs. ``kind`` is ``"plain"`` (a
-        weight), ``"won"`` (a window's winner), ``"lost"`` (a window element that lost) or
-        ``"tied"`` (a tied maximum that the tie rule passed over).
+    columns : list
+        One ``(heading, units)`` pair per layer, left to right; ``units`` lists
+        ``(name, value_text, gradient_text)`` triples, drawn top to bottom.
+    edges : list, optional
+        ``(source, target, kind)`` or ``(source, target, kind, label)`` tuples. ``source`` and
+        ``target`` are ``(column, unit)`` pairs. ``kind`` is ``"plain"`` (a weight), ``"won"``
+        (a window's winner), ``"lost"`` (a window element that lost) or ``"tied"`` (a tied
+        maximum that the tie rule passed over).
     ax : matplotlib Axes, optional
         Where to draw; a new figure if omitted.
     title : str, optional
