@@ -385,3 +385,26 @@ def test_max_pool_forward_rounding_up_is_named():
 
     report = ex.check_max_pool_forward(rounded_up)
     assert report.misconception == "rounded_up", repr(report)
+
+
+def test_max_pool_forward_ignored_padding_is_named():
+    report = ex.check_max_pool_forward(lambda x, k, s, p: forward(x, k, s, 0))
+    assert report.misconception == "no_padding", repr(report)
+    assert "-inf" in report.hint
+
+
+def test_output_size_ignored_padding_is_named():
+    def no_padding(L, k, s, p, d, ceil):
+        return (L - d * (k - 1) - 1) // s + 1
+
+    report = ex.check_output_size(no_padding)
+    assert report.misconception == "no_padding", repr(report)
+
+
+def test_max2_tie_given_to_nobody_is_named():
+    report = ex.check_max2_backward(lambda a, b, g: (g * (a > b), g * (b > a)))
+    assert report.misconception == "tie_dropped" and "a >= b" in report.hint
+
+
+def test_relu_sign_is_named():
+    assert ex.check_relu_backward(lambda x, g: g * np.sign(x)).misconception == "relu_sign"

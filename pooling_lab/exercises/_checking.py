@@ -126,6 +126,21 @@ MISCONCEPTIONS = {
         "b is added to every row, so its gradient is the sum of grad_y over rows",
     ),
     "transposed": ("grad_W is transposed", "grad_W must have W's shape (D, M): x.T @ grad_y"),
+    "no_padding": (
+        "the padding was ignored",
+        "padding adds p positions on each side (filled with -inf for max pooling), and the "
+        "windows slide over all L + 2p of them along each dimension of length L: there are "
+        "floor((L + 2p - d(k-1) - 1) / s) + 1 windows",
+    ),
+    "tie_dropped": (
+        "on a tie neither input received the gradient",
+        "at a == b the output still moves with its inputs, so the whole gradient must go "
+        "somewhere; the exercise gives it to a: make a's test true when a == b (a >= b)",
+    ),
+    "relu_sign": (
+        "negative inputs received minus the gradient",
+        "np.sign(x) is -1 for negative x, but ReLU is flat there: its slope is 0, not -1",
+    ),
     "rounded_up": (
         "the output size was rounded up",
         "without ceil_mode a window must fit entirely in the padded input: the number of "

@@ -72,7 +72,7 @@ def check_relu_backward(fn: Callable) -> Report:
     x = np.array([-2.0, -0.5, 0.5, 3.0])
     g = np.array([1.0, 2.0, 3.0, 4.0])
     right = F.relu_backward(g, x)
-    mistakes = {"relu_negative": g, "relu_value": g * F.relu(x)}
+    mistakes = {"relu_negative": g, "relu_value": g * F.relu(x), "relu_sign": g * np.sign(x)}
     x32 = np.array([[1.5, -1.0], [0.0, 2.0]], dtype=np.float32)
     g32 = np.ones((2, 2), dtype=np.float32)
     # Every case that holds an x == 0 names slope 1 there ("x >= 0") first, whichever case a
@@ -130,6 +130,7 @@ def check_max2_backward(fn: Callable) -> Report:
             {
                 "all_ties": (np.array([6.0]), np.array([6.0])),
                 "last_tie": (np.array([0.0]), np.array([6.0])),
+                "tie_dropped": (np.array([0.0]), np.array([0.0])),
             },
         ),
     ]
@@ -164,6 +165,8 @@ def check_output_size(fn: Callable) -> Report:
     cases = []
     for args in [
         (6, 2, 2, 0, 1, False),
+        # Padding 2 early: ignoring padding then gives a count that no other mistake gives.
+        (8, 3, 1, 2, 1, False),
         (7, 3, 2, 1, 1, False),
         (9, 3, 1, 0, 2, False),
         (5, 2, 2, 0, 1, True),
@@ -179,6 +182,8 @@ def check_output_size(fn: Callable) -> Report:
             "off_by_one": np.array((L + 2 * p - d * (k - 1) - 1) // s),
             "no_dilation": np.array(_size(L, k, s, p, 1, ceil)),
         }
+        if p:
+            mistakes["no_padding"] = np.array(_size(L, k, s, 0, d, ceil))
         if ceil:
             mistakes["ceil_no_drop"] = np.array(-(-(L + 2 * p - d * (k - 1) - 1) // s) + 1)
             mistakes["off_by_one"] = np.array(-(-(L + 2 * p - d * (k - 1) - 1) // s))
@@ -218,9 +223,12 @@ def check_max_pool_forward(fn: Callable) -> Report:
         right = F.max_pool2d(x[None], k, s, p)[0]
         # Rounding (H + 2p - k) / s up instead of down adds a partial window at the end.
         ceil = tuple(-(-(n + 2 * p - k) // s) + 1 for n in x.shape)
-        mistakes = {"__shape__": "off_by_one"}
+        unpadded = tuple((n - k) // s + 1 for n in x.shape)
+        mistakes = {"__shape__": "off_by_one", "__shapes__": {}}
         if ceil != right.shape:
-            mistakes["__shapes__"] = {ceil: "rounded_up"}
+            mistakes["__shapes__"][ceil] = "rounded_up"
+        if p and unpadded != right.shape:
+            mistakes["__shapes__"][unpadded] = "no_padding"
         if p:
             mistakes["zero_padding"] = _zero_padded_max(x, k, s, p)
         cases.append((description, (x, k, s, p), right, mistakes))
