@@ -303,8 +303,13 @@ def scatter_add(grad: np.ndarray, index: np.ndarray, spatial: tuple[int, ...]) -
     g2, i2 = grad.reshape(batch, -1), index.reshape(batch, -1)
     for start in range(0, batch, step):
         stop = min(batch, start + step)
-        flat = i2[start:stop] + (np.arange(stop - start, dtype=np.int64) * plane)[:, None]
-        # add.at, not assignment: with overlapping windows one position may get several
+        # int64 first: uint64 + int64 would give float64, which cannot index
+        rows = i2[start:stop].astype(np.int64, copy=False)
+        flat = rows + (np.arange(stop - start, dtype=np.int64) * plane)[:, None]
+        # add.at, not assignment: user-given indices may repeat a position (overlapping
+        # windows do). NumPy >= 1.25 runs add.at on a 1-D array with an int64 index about as
+        # fast as an assignment (the benchmark measures both), so checking first for repeats,
+        # to assign where there are none, would cost more than it saves.
         np.add.at(result[start * plane : stop * plane], flat.ravel(), g2[start:stop].ravel())
     return result.reshape((batch,) + tuple(spatial))
 
