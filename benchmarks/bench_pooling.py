@@ -57,7 +57,7 @@ from pooling_timing import (  # noqa: E402
 import pooling_lab as pl  # noqa: E402
 import pooling_lab.functional as F  # noqa: E402
 from pooling_lab import _core  # noqa: E402
-from pooling_lab._params import make_window  # noqa: E402
+from pooling_lab._params import check_indices, make_window  # noqa: E402
 from pooling_lab.layers import _MaxPoolNd  # noqa: E402
 
 CONFIGS = [  # name, input shape, kernel, stride, padding
@@ -159,6 +159,24 @@ def scatter_steps(x, g, k, s, p):
     return Step(add_at), Step(assign)
 
 
+def index_steps(x, k, s, p):
+    """What the functional path does beyond the layer's: write the int64 indices from the
+    winners' one-byte codes (forward), and range-check them (backward)."""
+    n = x.ndim - 2
+    layer = max_layer(n, k, s, p)
+    layer.forward(x)
+    idx = layer.indices
+    plane = math.prod(x.shape[-n:])
+
+    def indices():
+        layer._winners.indices()
+
+    def check():
+        check_indices("bench", idx, idx.shape, plane)
+
+    return Step(indices), Step(check)
+
+
 def torch_step(torch, fn, x, g, k, s, p, channels_last=False):
     xt, gt = torch.from_numpy(x), torch.from_numpy(g)
     if channels_last:
@@ -199,6 +217,7 @@ def measure(torch, config, rng, args, kinds) -> dict:
             steps["pooling_lab_functional"] = Step(functional_max_step(x, g, k, s, p))
             steps["copy_input"] = Step(copy_step(x))
             steps["scatter_add_at"], steps["scatter_assign"] = scatter_steps(x, g, k, s, p)
+            steps["indices_int64"], steps["check_indices"] = index_steps(x, k, s, p)
         if torch:
             import torch.nn.functional as TF
 
