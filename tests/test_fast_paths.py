@@ -132,7 +132,8 @@ def test_winner_codes_are_positions_when_they_fit_a_byte():
         ((2, 3, 4, 300), dict(kernel_size=2)),  # position 301 does not fit a byte
         ((2, 2, 1, 1), dict(kernel_size=3, padding=1)),  # window wider than the 1x1 input
         ((2, 2, 3, 2), dict(kernel_size=2, stride=1, dilation=(1, 2), padding=(0, 1))),
-        ((1, 2, 40, 40), dict(kernel_size=16, stride=8)),  # 256 offsets: uint32 numbers
+        ((1, 2, 40, 40), dict(kernel_size=16, stride=8)),  # 256 offsets: numbers 0..255
+        ((1, 2, 40, 40), dict(kernel_size=17, stride=8)),  # 289 offsets: uint32 numbers
     ],
 )
 def test_winner_codes_are_offset_numbers_otherwise(shape, kw):
@@ -140,6 +141,8 @@ def test_winner_codes_are_offset_numbers_otherwise(shape, kw):
     x = rng.integers(-2, 3, shape).astype(np.float64)
     plan = plan_of(x, 2, **kw)
     assert not plan.direct
+    # a byte holds offset numbers up to 255, that is every kernel up to 16 x 16
+    assert plan.code_dtype == (np.uint8 if len(plan.codes) <= 256 else np.uint32)
     check_max_layer(x, 2, **kw)
 
 
