@@ -141,7 +141,9 @@ def copy_step(x):
 
 def scatter_steps(x, g, k, s, p):
     """The backward's scatter on its own, both ways, at every position the functional indices
-    name (flat over all planes, one call): ``np.add.at`` and a plain assignment."""
+    name (flat over all planes, one call): ``np.add.at`` and a plain assignment; and the check
+    for repeated positions (mark each in a byte array, count the marks) that assigning
+    user-given indices safely would need first."""
     n = x.ndim - 2
     layer = max_layer(n, k, s, p)
     layer.forward(x)
@@ -156,7 +158,14 @@ def scatter_steps(x, g, k, s, p):
     def assign():
         target[flat] = values
 
-    return Step(add_at), Step(assign)
+    marks = np.empty(x.size, dtype=bool)
+
+    def repeat_check():  # what an assignment route for user-given indices would need first
+        marks.fill(False)
+        marks[flat] = True
+        return np.count_nonzero(marks) != flat.size
+
+    return Step(add_at), Step(assign), Step(repeat_check)
 
 
 def index_steps(x, k, s, p):
@@ -216,7 +225,8 @@ def measure(torch, config, rng, args, kinds) -> dict:
         if kind == "max":
             steps["pooling_lab_functional"] = Step(functional_max_step(x, g, k, s, p))
             steps["copy_input"] = Step(copy_step(x))
-            steps["scatter_add_at"], steps["scatter_assign"] = scatter_steps(x, g, k, s, p)
+            scatters = scatter_steps(x, g, k, s, p)
+            steps["scatter_add_at"], steps["scatter_assign"], steps["repeat_check"] = scatters
             steps["indices_int64"], steps["check_indices"] = index_steps(x, k, s, p)
         if torch:
             import torch.nn.functional as TF
@@ -241,6 +251,9 @@ def measure(torch, config, rng, args, kinds) -> dict:
             result["functional_vs_layer"] = round(medians["pooling_lab_functional"] / ours, 3)
             result["add_at_vs_assign"] = round(
                 medians["scatter_add_at"] / medians["scatter_assign"], 3
+            )
+            result["add_at_vs_check_then_assign"] = round(
+                medians["scatter_add_at"] / (medians["repeat_check"] + medians["scatter_assign"]), 3
             )
             traffic = minimal_traffic(x, g.size)
             result["achieved_gb_per_s"] = round(traffic / ours / 1e9, 2)
@@ -286,6 +299,8 @@ def main(argv=None) -> int:
             **machine(),
             "torch": torch.__version__ if torch else None,
             "torch_default_threads": default_threads,
+            # the SIMD level of PyTorch's vectorised kernels (channels_last max pooling)
+            "torch_cpu_capability": torch.backends.cpu.get_cpu_capability() if torch else None,
             "load_average_before": load_before,
             "load_average_after": load_after,
             # More runnable processes than cores at either end: other work shared the machine.
