@@ -334,7 +334,22 @@ def test_three_dimensions_match_torch(shape, kw):
     np.testing.assert_array_equal(idx, t_idx.numpy())
     np.testing.assert_allclose(grad, t.grad.numpy(), rtol=1e-6, atol=1e-6)
     # the functional path: int64 indices, then the backward from them alone
-    f_out, f_idx = pl.functional._max_pool(
+    f_out, f_idx = functional_3d(x, kw)
+    np.testing.assert_array_equal(f_out, out)
+    np.testing.assert_array_equal(f_idx, idx)
+    if hasattr(pl.functional, "max_pool3d_backward"):
+        f_grad = pl.functional.max_pool3d_backward(g, f_idx, x.shape)
+    else:
+        f_grad = pl.functional._max_pool_backward("max_pool3d_backward", 3, g, f_idx, x.shape)
+    np.testing.assert_allclose(f_grad, t.grad.numpy(), rtol=1e-6, atol=1e-6)
+
+
+def functional_3d(x, kw):
+    """max_pool3d(..., return_indices=True): the public function once it exists, else the N-d
+    helper that the 2-D functions wrap."""
+    if hasattr(pl.functional, "max_pool3d"):
+        return pl.functional.max_pool3d(x, **kw, return_indices=True)
+    return pl.functional._max_pool(
         "max_pool3d",
         3,
         x,
@@ -345,7 +360,3 @@ def test_three_dimensions_match_torch(shape, kw):
         False,
         True,
     )
-    np.testing.assert_array_equal(f_out, out)
-    np.testing.assert_array_equal(f_idx, idx)
-    f_grad = pl.functional._max_pool_backward("max_pool3d_backward", 3, g, f_idx, x.shape)
-    np.testing.assert_allclose(f_grad, t.grad.numpy(), rtol=1e-6, atol=1e-6)
