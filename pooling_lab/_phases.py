@@ -307,9 +307,10 @@ def scatter_add(grad: np.ndarray, index: np.ndarray, spatial: tuple[int, ...]) -
         rows = i2[start:stop].astype(np.int64, copy=False)
         flat = rows + (np.arange(stop - start, dtype=np.int64) * plane)[:, None]
         # add.at, not assignment: user-given indices may repeat a position (overlapping
-        # windows do). NumPy >= 1.25 runs add.at on a 1-D array with an int64 index about as
-        # fast as an assignment (the benchmark measures both), so checking first for repeats,
-        # to assign where there are none, would cost more than it saves.
+        # windows do). Since NumPy 1.25, add.at on a 1-D array with an int64 index costs
+        # little more than an assignment, and checking first for repeats, to assign where
+        # there are none, costs more than that difference (benchmarks/bench_pooling.py
+        # measures all three).
         np.add.at(result[start * plane : stop * plane], flat.ravel(), g2[start:stop].ravel())
     return result.reshape((batch,) + tuple(spatial))
 
