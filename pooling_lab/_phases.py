@@ -287,7 +287,13 @@ def deltas(won: np.ndarray, plan: PhasePlan) -> np.ndarray:
 
 def flat_indices(won: np.ndarray, plan: PhasePlan) -> np.ndarray:
     """Flat input positions (int64, within each plane) of the winners."""
-    return np.add(deltas(won, plan), plan.base, dtype=np.int64)
+    if plan.direct:
+        return np.add(won, plan.base, dtype=np.int64)
+    # the table's lookup is already int64: add the windows' first positions in place, with
+    # no second full-size array
+    index = deltas(won, plan)
+    index += plan.base
+    return index
 
 
 def scatter_add(grad: np.ndarray, index: np.ndarray, spatial: tuple[int, ...]) -> np.ndarray:
