@@ -37,6 +37,7 @@ import json
 import math
 import os
 import platform
+import subprocess
 import sys
 from pathlib import Path
 
@@ -88,6 +89,21 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def code_version() -> str | None:
+    """The git commit the benchmarked code is at ("+dirty" with uncommitted changes)."""
+    try:
+        git = ["git", "-C", str(ROOT.parent)]
+        commit = subprocess.run(
+            git + ["rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            git + ["status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return commit + ("+dirty" if dirty else "")
 
 
 def machine() -> dict:
@@ -306,6 +322,7 @@ def main(argv=None) -> int:
             # More runnable processes than cores at either end: other work shared the machine.
             "shared": any(v[0] > cores for v in (load_before, load_after) if v),
         },
+        "code": code_version(),
         "dtype": "float32",
         "what": "median ms of forward+backward, interleaved rounds, one process",
         "configs": rows,
