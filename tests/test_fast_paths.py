@@ -360,3 +360,17 @@ def functional_3d(x, kw):
         False,
         True,
     )
+
+
+def test_stride_phase_exercise_solution():
+    """making_it_fast, exercise ex-fast-phase: 5x5 kernel, stride 2, checked against the plan."""
+    x = np.zeros((1, 9, 9), dtype=np.float32)
+    plan = plan_of(x, 2, kernel_size=5, stride=2)
+    phase_of = dict(enumerate(plan.phases))  # phase number -> (row phase, column phase)
+    number, shift = plan.shifts[3 * 5 + 4]  # offset (3, 4), row-major
+    assert phase_of[number] == (1, 0)
+    assert divmod(shift, plan.ext[1]) == (1, 2)  # (rows, columns) within the phase
+    counts = {}
+    for number, _ in plan.shifts:
+        counts[phase_of[number]] = counts.get(phase_of[number], 0) + 1
+    assert counts == {(0, 0): 9, (0, 1): 6, (1, 0): 6, (1, 1): 4}
