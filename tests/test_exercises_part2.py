@@ -1,9 +1,9 @@
 """Part 2 checkers against learner-style solutions: each wrong one is named, with a fitting hint.
 
 The solutions below are written the way a learner would write them (plain loops), each with one
-mistake, independently of the checker's own models of those mistakes. ``lse_right`` and
-``adaptive_right`` are the solutions printed in book/beyond_max.ipynb, so the chapter's
-solutions are run and checked here.
+mistake, independently of the checker's own models of those mistakes. ``avg_right``,
+``lse_right`` and ``adaptive_right`` are the solutions printed in book/beyond_max.ipynb, so
+the chapter's solutions are run and checked here.
 """
 
 from __future__ import annotations
@@ -14,6 +14,31 @@ import numpy as np
 import pytest
 
 from pooling_lab import exercises as ex
+
+# ---------------------------------------------------------------------------------------------
+# Average pooling: the chapter's solution
+
+
+def avg_right(grad_output, input_shape, kernel_size, stride, padding, count_include_pad):
+    k, pad = kernel_size, padding
+    h, w = input_shape
+    grad = np.zeros((h + 2 * pad, w + 2 * pad), dtype=grad_output.dtype)
+    for row in range(grad_output.shape[0]):
+        for col in range(grad_output.shape[1]):
+            r, c = row * stride, col * stride
+            if count_include_pad:
+                divisor = k * k
+            else:
+                rows = min(r + k, pad + h) - max(r, pad)
+                cols = min(c + k, pad + w) - max(c, pad)
+                divisor = rows * cols
+            grad[r : r + k, c : c + k] += grad_output[row, col] / divisor
+    return grad[pad : pad + h, pad : pad + w]
+
+
+def test_the_chapters_avg_solution_passes():
+    assert ex.check_avg_pool_backward(avg_right).passed
+
 
 # ---------------------------------------------------------------------------------------------
 # Log-sum-exp pooling
