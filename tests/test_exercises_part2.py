@@ -1,9 +1,9 @@
 """Part 2 checkers against learner-style solutions: each wrong one is named, with a fitting hint.
 
 The solutions below are written the way a learner would write them (plain loops), each with one
-mistake, independently of the checker's own models of those mistakes. ``lse_right`` and
-``adaptive_right`` are the solutions printed in book/beyond_max.ipynb, so the chapter's
-solutions are run and checked here.
+mistake, independently of the checker's own models of those mistakes. ``avg_right``,
+``lse_right`` and ``adaptive_right`` are the solutions printed in book/beyond_max.ipynb, so
+the chapter's solutions are run and checked here.
 """
 
 from __future__ import annotations
@@ -14,6 +14,31 @@ import numpy as np
 import pytest
 
 from pooling_lab import exercises as ex
+
+# ---------------------------------------------------------------------------------------------
+# Average pooling: the chapter's solution
+
+
+def avg_right(grad_output, input_shape, kernel_size, stride, padding, count_include_pad):
+    k, pad = kernel_size, padding
+    h, w = input_shape
+    grad = np.zeros((h + 2 * pad, w + 2 * pad), dtype=grad_output.dtype)
+    for row in range(grad_output.shape[0]):
+        for col in range(grad_output.shape[1]):
+            r, c = row * stride, col * stride
+            if count_include_pad:
+                divisor = k * k
+            else:
+                rows = min(r + k, pad + h) - max(r, pad)
+                cols = min(c + k, pad + w) - max(c, pad)
+                divisor = rows * cols
+            grad[r : r + k, c : c + k] += grad_output[row, col] / divisor
+    return grad[pad : pad + h, pad : pad + w]
+
+
+def test_the_chapters_avg_solution_passes():
+    assert ex.check_avg_pool_backward(avg_right).passed
+
 
 # ---------------------------------------------------------------------------------------------
 # Log-sum-exp pooling
@@ -63,6 +88,43 @@ def lse_unshifted(x, grad_output, kernel_size, temperature):
     return grad
 
 
+def lse_shift_by_max_x(x, grad_output, kernel_size, temperature):
+    k = kernel_size
+    grad = np.zeros_like(x)
+    for i in range(grad_output.shape[0]):
+        for j in range(grad_output.shape[1]):
+            v = x[i * k : i * k + k, j * k : j * k + k]
+            e = np.exp(v / temperature - v.max())  # shifted by max(x), not by max(x / T)
+            grad[i * k : i * k + k, j * k : j * k + k] = grad_output[i, j] * e / e.sum()
+    return grad
+
+
+def lse_through_naive_output(x, grad_output, kernel_size, temperature):
+    k = kernel_size
+    grad = np.zeros_like(x)
+    for i in range(grad_output.shape[0]):
+        for j in range(grad_output.shape[1]):
+            v = x[i * k : i * k + k, j * k : j * k + k]
+            y = temperature * np.log(np.exp(v / temperature).sum())  # the output, as written
+            weights = np.exp((v - y) / temperature)  # dy/dx = exp((x - y) / T)
+            grad[i * k : i * k + k, j * k : j * k + k] = grad_output[i, j] * weights
+    return grad
+
+
+def lse_through_stable_output(x, grad_output, kernel_size, temperature):
+    # the same idea with y computed stably is a right answer
+    k = kernel_size
+    grad = np.zeros_like(x)
+    for i in range(grad_output.shape[0]):
+        for j in range(grad_output.shape[1]):
+            v = x[i * k : i * k + k, j * k : j * k + k]
+            m = v.max()
+            y = m + temperature * np.log(np.exp((v - m) / temperature).sum())
+            weights = np.exp((v - y) / temperature)
+            grad[i * k : i * k + k, j * k : j * k + k] = grad_output[i, j] * weights
+    return grad
+
+
 def lse_times_t(x, grad_output, kernel_size, temperature):
     # "y = T * log(...)", so the learner keeps the outer T and forgets the inner 1/T
     return temperature * lse_right(x, grad_output, kernel_size, temperature)
@@ -78,6 +140,9 @@ def lse_divided_by_t(x, grad_output, kernel_size, temperature):
     "solution, key, words",
     [
         (lse_right, None, ""),
+        (lse_through_stable_output, None, ""),
+        (lse_shift_by_max_x, "lse_unscaled_shift", "z = x / T first"),
+        (lse_through_naive_output, "lse_naive_output", "Compute y with the shift"),
         (lse_plane_shift, "lse_plane_shift", "each window's own maximum"),
         (lse_mean_shift, "lse_mean_shift", "mean"),
         (lse_unshifted, "lse_overflow", "subtract the window's maximum"),
@@ -101,6 +166,12 @@ def test_lse_checker_cases_are_where_the_mistakes_show():
     # the mean shift survives values near 1000 and only breaks on a wide float32 window
     report = ex.check_lse_pool_backward(lse_mean_shift)
     assert "float32" in report.message and "spanning -60 to 60" in report.message
+    # shifting by max(x) instead of max(x / T) survives T >= 0.5 and breaks at T = 0.25
+    report = ex.check_lse_pool_backward(lse_shift_by_max_x)
+    assert "T = 0.25" in report.message and "max(x), not" in report.message
+    # the naive output overflows (to inf, weights 0, not nan) first on values near 1000
+    report = ex.check_lse_pool_backward(lse_through_naive_output)
+    assert "around 1000" in report.message and "0 everywhere" in report.message
     # both factor mistakes show at the first T != 1, with the misconception named
     assert "multiplied by T" in repr(ex.check_lse_pool_backward(lse_times_t))
     assert "divided by T" in repr(ex.check_lse_pool_backward(lse_divided_by_t))

@@ -371,3 +371,127 @@ def test_lp_infinite_and_nan_inputs_match_torch(p):
         np.testing.assert_allclose(ours[..., :4], t.grad.numpy()[..., :4], rtol=1e-12)
         return
     np.testing.assert_allclose(ours, t.grad.numpy(), rtol=1e-12)  # nan where torch has nan
+
+
+# ---------------------------------------------------------------------------------------------
+# Claims of book/beyond_max.ipynb, checked beyond the chapter's printed examples
+
+
+def test_lp_gradient_is_the_share_power_and_its_total_never_falls_below_one():
+    rng = np.random.default_rng(11)
+    windows = [np.array([[[1.0, 2.0], [3.0, 4.0]]]), np.array([[[3.8, 4.0], [1.0, 2.0]]])]
+    for w in [*windows, rng.uniform(0.1, 5.0, (1, 3, 3))]:
+        k = w.shape[-1]
+        for p in [1.0, 1.7, 2.0, 5.0, 40.0]:
+            grad = G.lp_pool2d_backward(np.ones((1, 1, 1)), w, p, k).ravel()
+            s = w.ravel() ** p / (w.ravel() ** p).sum()
+            assert np.allclose(grad, s ** (1 - 1 / p))
+            assert grad.sum() >= 1 - 1e-12
+            # Euler's identity for a positively homogeneous function: sum x dy/dx = y
+            assert np.isclose((w.ravel() * grad).sum(), G.lp_pool2d(w, p, k).item())
+
+
+def test_poolings_that_shift_with_their_input_keep_the_gradient_total():
+    x = np.random.default_rng(12).standard_normal((2, 3, 6, 6))
+    g = np.random.default_rng(13).standard_normal((2, 3, 3, 3))
+    c = 0.7
+    cases = [
+        (
+            lambda v: pl.functional.avg_pool2d(v, 2),
+            lambda: pl.functional.avg_pool2d_backward(g, x.shape, 2),
+        ),
+        (
+            lambda v: G.lse_pool2d(v, 2, temperature=0.3),
+            lambda: G.lse_pool2d_backward(g, x, 2, temperature=0.3),
+        ),
+        (
+            lambda v: pl.adaptive.adaptive_avg_pool2d(v, 3),
+            lambda: pl.adaptive.adaptive_avg_pool2d_backward(g, x.shape, 3),
+        ),
+    ]
+    for forward, backward in cases:
+        assert np.allclose(forward(x + c), forward(x) + c)  # shift-equivariant
+        assert np.allclose(backward().sum(axis=(2, 3)), g.sum(axis=(2, 3)))  # total kept
+    # counted padding breaks both
+    pad = {"kernel_size": 3, "stride": 2, "padding": 1, "count_include_pad": True}
+    y0, y1 = pl.functional.avg_pool2d(x, **pad), pl.functional.avg_pool2d(x + c, **pad)
+    assert not np.allclose(y1, y0 + c)
+    grad = pl.functional.avg_pool2d_backward(np.ones_like(y0), x.shape, **pad)
+    assert grad.sum() < y0.size
+
+
+def test_lse_bounds_and_both_forms_share_one_gradient():
+    for seed, k in [(1, 2), (2, 3)]:
+        x = np.random.default_rng(seed).standard_normal((2, 3, 6, 6))
+        top, avg = pl.functional.max_pool2d(x, k), pl.functional.avg_pool2d(x, k)
+        for T in [0.01, 0.3, 1.0, 30.0]:
+            summed = G.lse_pool2d(x, k, temperature=T)
+            averaged = G.lse_pool2d(x, k, temperature=T, mean=True)
+            assert np.allclose(summed - averaged, T * np.log(k * k))
+            assert (top <= summed + 1e-12).all()
+            assert (summed <= top + T * np.log(k * k) + 1e-12).all()
+            assert (avg <= averaged + 1e-12).all() and (averaged <= top + 1e-12).all()
+            g = np.ones_like(summed)
+            assert np.array_equal(
+                G.lse_pool2d_backward(g, x, k, temperature=T),
+                G.lse_pool2d_backward(g, x, k, temperature=T, mean=True),
+            )
+
+
+def test_lse_output_is_softmax_average_plus_temperature_times_entropy():
+    v = np.array([[[0.3, 1.0], [0.8, -0.5]]])
+    for T in [0.3, 1.0, 2.0]:
+        s = G.lse_pool2d_backward(np.ones((1, 1, 1)), v, 2, temperature=T).ravel()
+        entropy = -(s * np.log(s)).sum()
+        y = G.lse_pool2d(v, 2, temperature=T).item()
+        assert np.isclose(y, (s * v.ravel()).sum() + T * entropy)
+
+
+def test_adaptive_avg_backward_by_the_bin_formula_keeps_the_total():
+    for length, n, seed in [(5, 3, 0), (7, 3, 1), (10, 4, 2), (3, 5, 3)]:
+        g = np.random.default_rng(seed).standard_normal((2, 1, n))
+        by_formula = np.zeros((2, 1, length))
+        for j, (start, end) in enumerate(pl.adaptive.adaptive_bins(length, n)):
+            by_formula[..., start:end] += g[..., j : j + 1] / (end - start)
+        grad = pl.adaptive.adaptive_avg_pool1d_backward(g, (2, 1, length), n)
+        assert np.allclose(grad, by_formula)
+        assert np.allclose(grad.sum(axis=-1), g.sum(axis=-1))
+
+
+def test_adaptive_5_to_3_is_kernel_3_stride_2_padding_1_without_counted_padding():
+    x = np.random.default_rng(14).standard_normal((2, 3, 5, 5))
+    g = np.random.default_rng(15).standard_normal((2, 3, 3, 3))
+    pad = {"kernel_size": 3, "stride": 2, "padding": 1, "count_include_pad": False}
+    assert np.allclose(pl.adaptive.adaptive_avg_pool2d(x, 3), pl.functional.avg_pool2d(x, **pad))
+    assert np.allclose(
+        pl.adaptive.adaptive_avg_pool2d_backward(g, x.shape, 3),
+        pl.functional.avg_pool2d_backward(g, x.shape, **pad),
+    )
+
+
+def test_unpooling_a_non_tiling_input_needs_output_size_and_gathers_per_plane():
+    x = tie_free((2, 3, 5, 5), seed=16)
+    pooled, idx = pl.functional.max_pool2d(x, 2, return_indices=True)
+    g = np.random.default_rng(17).standard_normal(pooled.shape)
+    backward = pl.functional.max_pool2d_backward(g, idx, x.shape)
+    right = pl.functional.max_unpool2d(g, idx, 2, output_size=x.shape[-2:])
+    assert np.array_equal(right, backward)
+    unpool = pl.MaxUnpool2d(2)
+    unpool(pooled, idx, output_size=x.shape[-2:])
+    grad_y = np.random.default_rng(18).standard_normal(x.shape)
+    flat = grad_y.reshape(*x.shape[:2], -1)
+    gathered = np.take_along_axis(flat, idx.reshape(*idx.shape[:2], -1), axis=-1)
+    assert np.array_equal(unpool.backward(grad_y), gathered.reshape(idx.shape))
+
+
+def test_unpooling_repeated_indices_keeps_the_last_value_in_row_major_order():
+    for seed in range(5):
+        rng = np.random.default_rng(seed)
+        values = rng.standard_normal((2, 3, 3, 4))
+        indices = rng.integers(0, 5, size=values.shape)  # 12 values into 5 of 12 places
+        unpooled = pl.functional.max_unpool2d(values, indices, 1)
+        expected = np.zeros((2, 3, 12))
+        for b, c in np.ndindex(2, 3):
+            for value, index in zip(values[b, c].ravel(), indices[b, c].ravel()):
+                expected[b, c, index] = value
+        assert np.array_equal(unpooled.reshape(2, 3, 12), expected)

@@ -38,6 +38,21 @@ MISCONCEPTIONS.update(
             "spread is large, at about 88 in float32 (709 in float64); subtract the window's "
             "maximum, so that every exponent is <= 0",
         ),
+        "lse_unscaled_shift": (
+            "the shift subtracted max(x), not the maximum of x / T",
+            "the exponents are x / T, so the shift that makes the largest of them 0 is "
+            "max(x / T) = max(x) / T; after subtracting max(x) the largest exponent is still "
+            "max(x) / T - max(x), which overflows exp once T is small and max(x) large "
+            "(exp overflows above about 88 in float32): compute z = x / T first, then "
+            "exp(z - z.max())",
+        ),
+        "lse_naive_output": (
+            "the output y overflowed to inf, so exp((x - y) / T) gave 0 everywhere",
+            "exp((x - y) / T) is the softmax only if y is finite; T log sum exp(x / T) computed "
+            "as written overflows to inf for large x / T, and x - inf makes every weight 0. "
+            "Compute y with the shift, y = m + T log sum exp((x - m) / T) with m the window's "
+            "maximum, or take the softmax directly: z = x / T, exp(z - z.max()) / sum",
+        ),
         "adaptive_nominal_divisor": (
             "each bin was divided by the nominal size L / n, not by its own length",
             "when n does not divide L the bins differ in length (5 -> 3 gives bins of 2, 3 "
@@ -163,11 +178,17 @@ def _softmax_windows(x, g, k, temperature, mistake=None):
                     scaled = scaled - plane_top
                 elif mistake == "lse_mean_shift":
                     scaled = scaled - scaled.mean()
-                elif mistake != "lse_overflow":
+                elif mistake == "lse_unscaled_shift":
+                    scaled = scaled - v.max()  # max(x), where max(x / T) was meant
+                elif mistake not in ("lse_overflow", "lse_naive_output"):
                     scaled = scaled - scaled.max()
                 with np.errstate(over="ignore", under="ignore", invalid="ignore"):
                     e = np.exp(scaled)
-                    weights = e / e.sum()
+                    if mistake == "lse_naive_output":  # y as written, then exp((x - y) / T)
+                        y = temperature * np.log(e.sum())
+                        weights = np.exp((v - y) / temperature)
+                    else:
+                        weights = e / e.sum()
                 if mistake == "lse_extra_factor":
                     weights = weights / temperature
                 elif mistake == "lse_times_t":
@@ -217,12 +238,16 @@ def check_lse_pool_backward(fn: Callable) -> Report:
         ("large values (around 1000), T = 1", x + 1000.0, 2, 1.0),
         ("one window near 1000, the others near 0, T = 1", mixed, 2, 1.0),
         ("float32, one window near 50, one spanning -60 to 60, T = 0.5", spread, 2, 0.5),
+        # x / T near 200: only the shift by max(x / T), not by max(x), keeps exp finite
+        ("float32, the same plane at T = 0.25", spread, 2, 0.25),
     ]
     keys = [
         "max_routing",
         "lse_no_temperature",
         "lse_extra_factor",
         "lse_times_t",
+        "lse_unscaled_shift",  # before lse_overflow: both give nan where max(x) > 0 is large
+        "lse_naive_output",
         "lse_overflow",
         "lse_plane_shift",
         "lse_mean_shift",
@@ -236,7 +261,7 @@ def check_lse_pool_backward(fn: Callable) -> Report:
         mistakes = {key: _softmax_windows(v, g, k, t, key) for key in keys}
         if t == 1.0:  # at T = 1 these mistakes change nothing
             del mistakes["lse_no_temperature"], mistakes["lse_extra_factor"]
-            del mistakes["lse_times_t"]
+            del mistakes["lse_times_t"], mistakes["lse_unscaled_shift"]
         cases.append((description, (v, g, k, t), right, mistakes))
     return _diagnose("check_lse_pool_backward", fn, cases)
 
