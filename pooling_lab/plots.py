@@ -352,7 +352,8 @@ def network(
         ``(name, value_text, gradient_text)`` triples, drawn top to bottom.
     edges : list, optional
         ``(source, target, kind)`` or ``(source, target, kind, label)`` tuples. ``source`` and
-        ``target`` are ``(column, unit)`` pairs. ``kind`` is ``"plain"`` (a weight), ``"won"``
+        ``target`` are ``(column, unit)`` pairs. ``kind`` is ``"plain"`` (a weight),
+        ``"plain2"`` (a second, shared weight, drawn dash-dotted in blue), ``"won"``
         (a window's winner), ``"lost"`` (a window element that lost) or ``"tied"`` (a tied
         maximum that the tie rule passed over).
     ax : matplotlib Axes, optional
@@ -376,6 +377,7 @@ def network(
     plt = _pyplot()
     styles = {
         "plain": dict(color="0.55", linewidth=1.0),
+        "plain2": dict(color="#1f4e79", linewidth=1.0, linestyle="-."),
         "won": dict(color=WINNER, linewidth=2.8),
         "lost": dict(color="0.75", linewidth=1.0, linestyle="--"),
         "tied": dict(color=WINNER, linewidth=1.4, linestyle=":"),
@@ -436,9 +438,10 @@ def network(
         x0, x1 = x0 + width / 2, x1 - width / 2
         ax.plot([x0, x1], [y0, y1], zorder=1, **styles[kind])
         if label:
+            # At mid-line, so that labels of edges that meet at one unit do not bunch up there.
             ax.text(
-                x0 + 0.7 * (x1 - x0),
-                y0 + 0.7 * (y1 - y0) + 0.1,
+                x0 + 0.5 * (x1 - x0),
+                y0 + 0.5 * (y1 - y0) + 0.1,
                 label,
                 fontsize=8,
                 ha="center",

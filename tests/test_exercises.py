@@ -408,3 +408,127 @@ def test_max2_tie_given_to_nobody_is_named():
 
 def test_relu_sign_is_named():
     assert ex.check_relu_backward(lambda x, g: g * np.sign(x)).misconception == "relu_sign"
+
+
+# ---------------------------------------------------------------------------------------------
+# Hints that fit the code the learner wrote (review of the Part 1 rewrite)
+
+
+def test_split_without_division_gets_the_division_hint():
+    def split_forgot_division(x, g, k, s):
+        grad = np.zeros_like(x)
+        for i, j, r0, c0 in windows(x, k, s):
+            window = x[r0 : r0 + k, c0 : c0 + k]
+            top = window == window.max()
+            grad[r0 : r0 + k, c0 : c0 + k] += g[i, j] * top  # forgot: / top.sum()
+        return grad
+
+    report = ex.check_split_ties_backward(split_forgot_division)
+    assert report.misconception == "all_ties"
+    assert "divide" in report.hint and "number of tied maxima" in report.hint
+    assert "first in row-major" not in report.hint
+
+
+def test_max2_split_tie_is_named_as_valid_but_not_asked():
+    def max2_split(a, b, g):
+        share = np.where(a == b, 0.5, 1.0)
+        return g * (a >= b) * share, g * (b >= a) * share
+
+    report = ex.check_max2_backward(max2_split)
+    assert report.misconception == "split_tie", repr(report)
+    assert "valid subgradient" in report.hint and "torch.maximum" in report.hint
+    assert "work the case out by hand" not in report.hint
+
+
+def test_max2_tie_hints_do_not_call_the_first_rule_pytorch_elementwise_max():
+    last = ex.check_max2_backward(lambda a, b, g: (g * (a > b), g * (b >= a)))
+    both = ex.check_max2_backward(lambda a, b, g: (g * (a >= b), g * (b >= a)))
+    assert last.misconception == "last_tie" and both.misconception == "all_ties"
+    assert "max pooling" in last.hint and "torch.maximum" in last.hint
+    assert "like PyTorch's first-maximum rule" not in last.hint
+    assert "row-major" not in both.hint and "a >= b" in both.hint
+
+
+def test_relu_that_tests_the_gradient_is_told_to_test_x():
+    report = ex.check_relu_backward(lambda x, g: np.maximum(g, 0))
+    assert report.misconception == "relu_tests_grad", repr(report)
+    assert "test x (the forward input), not grad_output" in report.hint
+
+
+def test_dense_batch_mean_is_named():
+    def dense_mean(x, W, g):
+        n = x.shape[0]
+        return g @ W.T, x.T @ g / n, g.sum(axis=0) / n
+
+    report = ex.check_dense_backward(dense_mean)
+    assert report.misconception == "batch_mean", repr(report)
+    assert "batch size" in report.message
+
+
+def test_dense_wrong_shape_hint_speaks_of_the_dense_layer():
+    report = ex.check_dense_backward(lambda x, W, g: (g @ W.T, x.T @ g, g.sum()))
+    assert report.misconception == "shape", repr(report)
+    assert "grad_b" in report.hint and "window" not in report.hint
+
+
+def test_max_pool_forward_shape_hint_speaks_of_windows():
+    report = ex.check_max_pool_forward(lambda x, k, s, p: forward(x, k, s, p)[None])
+    assert report.misconception == "shape" and "per window" in report.hint
+
+
+def test_max_pool_forward_ignored_stride_is_named():
+    report = ex.check_max_pool_forward(lambda x, k, s, p: forward(x, k, k, p))
+    assert report.misconception == "stride_ignored", repr(report)
+    assert "count window starts" not in report.hint
+
+
+def test_max_pool_forward_missing_padding_offset_is_named():
+    def unshifted(x, k, s, p):
+        out_h = (x.shape[0] + 2 * p - k) // s + 1
+        out_w = (x.shape[1] + 2 * p - k) // s + 1
+        out = np.empty((out_h, out_w), dtype=x.dtype)
+        for i in range(out_h):
+            for j in range(out_w):
+                out[i, j] = x[i * s : i * s + k, j * s : j * s + k].max()  # forgot the -p
+        return out
+
+    report = ex.check_max_pool_forward(unshifted)
+    assert report.misconception == "no_pad_offset", repr(report)
+
+
+def test_output_size_ignored_stride_is_named():
+    def by_kernel(L, k, s, p, d, ceil):
+        return (L + 2 * p - d * (k - 1) - 1) // k + 1
+
+    assert ex.check_output_size(by_kernel).misconception == "stride_ignored"
+
+
+@pytest.mark.parametrize(
+    "factor",
+    [lambda v: 1 - np.tanh(v) ** 2, lambda v: np.exp(-v) / (1 + np.exp(-v)) ** 2],
+    ids=["tanh", "sigmoid"],
+)
+def test_max_pool_backward_any_activation_factor_is_named(factor):
+    report = ex.check_max_pool_backward(lambda x, g, k, s: backward(x, g, k, s, factor=factor))
+    assert report.misconception == "activation", repr(report)
+    assert "its own backward pass" in report.hint
+
+
+def test_max_pool_backward_constant_scaling_is_not_called_an_activation():
+    report = ex.check_max_pool_backward(lambda x, g, k, s: 2 * backward(x, g, k, s))
+    assert not report.passed and report.misconception is None
+
+
+def test_max_pool_backward_missing_window_offset_is_named():
+    def no_offset(x, g, k, s):
+        grad = np.zeros_like(x)
+        for i in range(g.shape[0]):
+            for j in range(g.shape[1]):
+                window = x[i : i + k, j : j + k]  # forgot the * s
+                r, c = np.unravel_index(np.argmax(window), window.shape)
+                grad[i + r, j + c] += g[i, j]
+        return grad
+
+    report = ex.check_max_pool_backward(no_offset)
+    assert report.misconception == "window_offset", repr(report)
+    assert "i*s" in report.hint

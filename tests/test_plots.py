@@ -63,3 +63,14 @@ def test_network_draws_every_unit_and_edge():
 def test_network_rejects_an_unknown_edge_kind():
     with pytest.raises(ValueError, match="edge kind"):
         plots.network([("a", [("u", "1", "1")]), ("b", [("v", "1", "1")])], [((0, 0), (1, 0), "x")])
+
+
+def test_network_second_weight_has_its_own_style_and_labels_sit_mid_line():
+    columns = [("in", [("x0", "1", "0"), ("x1", "2", "0")]), ("out", [("y", "1", "0")])]
+    edges = [((0, 0), (1, 0), "plain", "w = 1"), ((0, 1), (1, 0), "plain2")]
+    ax = plots.network(columns, edges, spacing=4.0)
+    first, second = ax.lines
+    assert first.get_linestyle() == "-" and second.get_linestyle() == "-."
+    assert first.get_color() != second.get_color()
+    (x0, x1), label = first.get_xdata(), next(t for t in ax.texts if t.get_text() == "w = 1")
+    assert label.get_position()[0] == pytest.approx((x0 + x1) / 2)

@@ -35,8 +35,7 @@ MISCONCEPTIONS = {
     ),
     "shape": (
         "the result has the wrong shape",
-        "a gradient always has the shape of the thing it "
-        "is the gradient of; a pooled output has one value per window",
+        "a gradient always has the shape of the thing it is the gradient of",
     ),
     "dtype": (
         "the result has the wrong dtype",
@@ -76,7 +75,8 @@ MISCONCEPTIONS = {
     "all_ties": (
         "every tied maximum received the full gradient",
         "with t tied maxima that counts the window's gradient t times (its total grows); "
-        "pick one winner, the first in row-major order, as PyTorch does",
+        "pick one winner, the first in row-major order, as PyTorch's max pooling does (its CPU "
+        "kernels, measured with torch 2.13)",
     ),
     "last_tie": (
         "ties went to the last maximum instead of the first",
@@ -94,7 +94,8 @@ MISCONCEPTIONS = {
         "added; use np.add.at(grad, (rows, cols), g) or np.bincount",
     ),
     "activation": (
-        "the gradient was multiplied by an extra activation derivative",
+        "the winners' gradient was multiplied by an extra factor that depends on the input, "
+        "such as an activation derivative (ReLU's mask, tanh'(x) = 1 - tanh(x)**2)",
         "max "
         "pooling's derivative already is the 0/1 routing; a nonlinearity before the "
         "pool applies its own derivative in its own backward pass",
@@ -120,6 +121,40 @@ MISCONCEPTIONS = {
     "not_split": (
         "tied maxima did not share the gradient",
         "in the split rule each of the t tied winners gets grad / t",
+    ),
+    "batch_mean": (
+        "grad_W and grad_b were divided by the batch size",
+        "the layer's gradient is the sum of the rows' contributions (x.T @ grad_y and "
+        "grad_y.sum(axis=0)); if the loss is a mean over the batch, its 1/N is already in "
+        "grad_y, so dividing again counts it twice",
+    ),
+    "split_tie": (
+        "on a tie the gradient was split 1/2 and 1/2 between a and b",
+        "that is a valid subgradient (torch.maximum's rule), but this exercise asks for the "
+        "first: give the whole gradient to a when a == b (a >= b), and nothing to b",
+    ),
+    "relu_tests_grad": (
+        "the gradient was zeroed where grad_output is negative, not where x is",
+        "test x (the forward input), not grad_output: ReLU passes grad_output through "
+        "unchanged, negative or not, wherever x > 0, and blocks it wherever x <= 0",
+    ),
+    "stride_ignored": (
+        "the windows moved by kernel_size instead of stride",
+        "consecutive windows start stride apart, not kernel_size apart: with stride < "
+        "kernel_size they overlap. Use s in the window count, floor((L + 2p - k) / s) + 1, "
+        "and in the window start, i * s",
+    ),
+    "no_pad_offset": (
+        "the windows were not shifted by the padding",
+        "with padding p, window i covers input positions i*s - p to i*s - p + k - 1: pad x "
+        "with -inf first and slice the padded array at i*s, or subtract p from the start "
+        "when you slice x itself (and clip at the borders)",
+    ),
+    "window_offset": (
+        "window (i, j) was taken at row i, column j instead of row i*s, column j*s",
+        "output (i, j)'s window starts s*i rows and s*j columns into the input: slice "
+        "x[i*s : i*s + k, j*s : j*s + k], and add its gradient at the winner's position "
+        "inside that slice plus (i*s, j*s)",
     ),
     "no_batch_sum": (
         "grad_b was not summed over the batch",
@@ -196,14 +231,15 @@ def _call(fn, args):
     return result, None, mutated
 
 
-def _diagnose(exercise, fn, cases, names=None):
+def _diagnose(exercise, fn, cases, names=None, extra=None):
     """Run every case; on the first wrong answer, name the matching misconception.
 
     ``cases`` holds (description, args, expected, {misconception key: what that mistake gives}).
     Two special keys map a wrong *shape* to a misconception: ``"__shapes__"``, a dict from the
     wrong shape to its key, and ``"__shape__"``, the key for any shape off by at most one.
     ``names`` names the results of a function that returns several, so that a wrong value is
-    reported for the result that is wrong.
+    reported for the result that is wrong. ``extra(args, got, want)``, if given, may name a
+    misconception that no fixed wrong answer models (it returns a key or None).
     """
     for description, args, expected, mistakes in cases:
         result, error, mutated = _call(fn, args)
@@ -246,6 +282,9 @@ def _diagnose(exercise, fn, cases, names=None):
                 for g, b in zip(got, wrong)
             ):
                 return _fail(exercise, key, description)
+        key = extra(args, got, want) if extra else None
+        if key is not None:
+            return _fail(exercise, key, description)
         wrong_at = close.index(False)
         what = (
             names[wrong_at] if names else ("the result" if len(want) == 1 else f"result {wrong_at}")

@@ -13,9 +13,29 @@ from ._checking import Report, _call, _diagnose, _fail
 # The pooling checkers' last_tie hint speaks of scanning a window; a learner of max2_backward
 # wrote a comparison of two arrays instead, so the hint must speak of that comparison.
 _MAX2_LAST_TIE_HINT = (
-    "that is a valid subgradient, but the exercise (like PyTorch's first-maximum rule) gives "
-    "a tie to a, the first argument: whatever decides that a wins must be true when a == b, "
-    "that is a >= b (equivalently, not b > a), and b then gets the rest"
+    "that is a valid subgradient, but the exercise gives a tie to a, the first argument, as "
+    "PyTorch's max pooling gives a tie to the first maximum (torch.maximum instead splits a "
+    "tie 1/2 and 1/2, which is also valid): whatever decides that a wins must be true when "
+    "a == b, that is a >= b (equivalently, not b > a), and b then gets the rest"
+)
+# The generic all_ties hint speaks of windows; a max2 learner compared two arrays.
+_MAX2_ALL_TIES_HINT = (
+    "at a == b both tests were true, so the gradient was counted twice (its total doubles): "
+    "make exactly one of them true, a >= b for a and the opposite (a < b) for b, so that a "
+    "tie goes to a as the exercise asks"
+)
+# In the split exercise the fix for all_ties is the division, not picking one winner.
+_SPLIT_ALL_TIES_HINT = (
+    "divide each window's gradient by t, the number of tied maxima (top.sum() for a boolean "
+    "mask top of the window's maxima), so the t winners share it"
+)
+_DENSE_SHAPE_HINT = (
+    "each gradient has the shape of its variable: grad_x like x (N, D), grad_W like W "
+    "(D, M), grad_b like b (M,)"
+)
+_FORWARD_SHAPE_HINT = (
+    "the output has one value per window: floor((H + 2p - k) / s) + 1 rows and "
+    "floor((W + 2p - k) / s) + 1 columns"
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -39,6 +59,7 @@ def check_dense_backward(fn: Callable) -> Report:
     right = (g @ W.T, x.T @ g, g.sum(axis=0))
     mistakes = {
         "no_batch_sum": (right[0], right[1], g),
+        "batch_mean": (right[0], right[1] / len(x), right[2] / len(x)),
         "transposed": (right[0], g.T @ x, right[2]),
     }
     cases = [("x of shape (3, 4), W of shape (4, 2)", (x, W, g), right, mistakes)]
@@ -50,6 +71,7 @@ def check_dense_backward(fn: Callable) -> Report:
             return _fail("check_dense_backward", "transposed", "grad_W has shape (2, 4)")
         if isinstance(result, tuple) and len(result) == 3 and np.shape(result[2]) == (3, 2):
             return _fail("check_dense_backward", "no_batch_sum", "grad_b has shape (3, 2)")
+        return replace(report, hint=_DENSE_SHAPE_HINT)
     return report
 
 
@@ -70,16 +92,27 @@ def check_relu_backward(fn: Callable) -> Report:
     Report
     """
     x = np.array([-2.0, -0.5, 0.5, 3.0])
-    g = np.array([1.0, 2.0, 3.0, 4.0])
+    # Negative gradients at positive x, so that testing grad_output's sign instead of x's is seen.
+    g = np.array([1.0, 2.0, 3.0, -4.0])
     right = F.relu_backward(g, x)
-    mistakes = {"relu_negative": g, "relu_value": g * F.relu(x), "relu_sign": g * np.sign(x)}
+    mistakes = {
+        "relu_negative": g,
+        "relu_value": g * F.relu(x),
+        "relu_sign": g * np.sign(x),
+        "relu_tests_grad": np.maximum(g, 0),
+    }
     x32 = np.array([[1.5, -1.0], [0.0, 2.0]], dtype=np.float32)
     g32 = np.ones((2, 2), dtype=np.float32)
     # Every case that holds an x == 0 names slope 1 there ("x >= 0") first, whichever case a
     # learner's code meets first, before the broader "passes negatives" diagnosis.
     cases = [
         ("mixed signs", (x, g), right, mistakes),
-        ("all positive, values far from 1", (x + 5, g), g, {"relu_value": g * (x + 5)}),
+        (
+            "all positive, values far from 1",
+            (x + 5, g),
+            g,
+            {"relu_value": g * (x + 5), "relu_tests_grad": np.maximum(g, 0)},
+        ),
         (
             "a 2-D float32 array with a 0",
             (x32, g32),
@@ -99,8 +132,8 @@ def check_relu_backward(fn: Callable) -> Report:
 def check_max2_backward(fn: Callable) -> Report:
     """Check ``fn(a, b, grad) -> (grad_a, grad_b)`` for ``y = max(a, b)`` elementwise.
 
-    On a tie ``a == b`` the whole gradient goes to ``a`` (the first argument), as PyTorch's
-    first-maximum rule does.
+    On a tie ``a == b`` the whole gradient goes to ``a`` (the first argument), as PyTorch's max
+    pooling gives a tie to the first maximum (``torch.maximum`` splits it, also validly).
 
     Parameters
     ----------
@@ -131,12 +164,15 @@ def check_max2_backward(fn: Callable) -> Report:
                 "all_ties": (np.array([6.0]), np.array([6.0])),
                 "last_tie": (np.array([0.0]), np.array([6.0])),
                 "tie_dropped": (np.array([0.0]), np.array([0.0])),
+                "split_tie": (np.array([3.0]), np.array([3.0])),
             },
         ),
     ]
     report = _diagnose("check_max2_backward", fn, cases)
     if report.misconception == "last_tie":
         report = replace(report, hint=_MAX2_LAST_TIE_HINT)
+    if report.misconception == "all_ties":
+        report = replace(report, hint=_MAX2_ALL_TIES_HINT)
     return report
 
 
@@ -187,6 +223,10 @@ def check_output_size(fn: Callable) -> Report:
         if ceil:
             mistakes["ceil_no_drop"] = np.array(-(-(L + 2 * p - d * (k - 1) - 1) // s) + 1)
             mistakes["off_by_one"] = np.array(-(-(L + 2 * p - d * (k - 1) - 1) // s))
+        # Only where no other mistake gives the same count, so that one is named, not both.
+        by_kernel = np.array(_size(L, k, k, p, d, ceil))
+        if s != k and all(by_kernel != m for m in mistakes.values()):
+            mistakes["stride_ignored"] = by_kernel
         names = ("L", "kernel_size", "stride", "padding", "dilation", "ceil_mode")
         description = ", ".join(f"{n}={v}" for n, v in zip(names, args))
         cases.append((description, args, right, mistakes))
@@ -196,6 +236,18 @@ def check_output_size(fn: Callable) -> Report:
 def _zero_padded_max(x, k, s, p):
     padded = np.pad(x, p)
     return F.max_pool2d(padded[None], k, s)[0]
+
+
+def _unshifted_max(x, k, s, shape):
+    """A forward pass that slices x at i*s, forgetting the -p of padding (None if it cannot)."""
+    out = np.empty(shape, dtype=x.dtype)
+    for i in range(shape[0]):
+        for j in range(shape[1]):
+            window = x[i * s : i * s + k, j * s : j * s + k]
+            if window.size == 0:
+                return None
+            out[i, j] = window.max()
+    return out
 
 
 def check_max_pool_forward(fn: Callable) -> Report:
@@ -229,29 +281,45 @@ def check_max_pool_forward(fn: Callable) -> Report:
             mistakes["__shapes__"][ceil] = "rounded_up"
         if p and unpadded != right.shape:
             mistakes["__shapes__"][unpadded] = "no_padding"
+        # Windows that move by k: the count uses k where it needs s.
+        by_kernel = tuple((n + 2 * p - k) // k + 1 for n in x.shape)
+        if s != k and by_kernel != right.shape:
+            mistakes["__shapes__"].setdefault(by_kernel, "stride_ignored")
         if p:
             mistakes["zero_padding"] = _zero_padded_max(x, k, s, p)
+            unshifted = _unshifted_max(x, k, s, right.shape)
+            if unshifted is not None:
+                mistakes["no_pad_offset"] = unshifted
         cases.append((description, (x, k, s, p), right, mistakes))
-    return _diagnose("check_max_pool_forward", fn, cases)
+    report = _diagnose("check_max_pool_forward", fn, cases)
+    if report.misconception == "shape":
+        report = replace(report, hint=_FORWARD_SHAPE_HINT)
+    return report
 
 
 # ---------------------------------------------------------------------------------------------
 # Chapter 5 and 6: max pooling, backward
 
 
-def _windows(shape, k, s):
-    """Yield (output position, slice of the input) for every window of a plane."""
+def _windows(shape, k, s, step=None):
+    """Yield (output position, slice of the input) for every window of a plane.
+
+    Window (i, j) starts at (i * step, j * step); ``step`` is the stride unless a mistake
+    (windows placed at (i, j)) is being modelled.
+    """
+    step = s if step is None else step
     out_h = (shape[0] - k) // s + 1
     out_w = (shape[1] - k) // s + 1
     for i in range(out_h):
         for j in range(out_w):
-            yield (i, j), (slice(i * s, i * s + k), slice(j * s, j * s + k))
+            yield (i, j), (slice(i * step, i * step + k), slice(j * step, j * step + k))
 
 
 def _wrong_backward(x, g, k, s, rule):
     """What a backward pass with one specific mistake (``rule``) returns."""
     grad = np.zeros_like(x, dtype=g.dtype)
-    for (i, j), window in _windows(x.shape, k, s):
+    step = 1 if rule == "window_offset" else s
+    for (i, j), window in _windows(x.shape, k, s, step):
         values = x[window]
         top = values == values.max()
         if rule == "spread":
@@ -262,7 +330,7 @@ def _wrong_backward(x, g, k, s, rule):
             grad[window] += g[i, j] * top
         elif rule == "split":
             grad[window] += g[i, j] * top / top.sum()
-        elif rule in ("last_tie", "first", "overwrite", "activation"):
+        elif rule in ("last_tie", "first", "overwrite", "activation", "window_offset"):
             flat = np.flatnonzero(top.ravel())
             pick = flat[-1] if rule == "last_tie" else flat[0]
             r, c = divmod(int(pick), values.shape[1])
@@ -329,8 +397,33 @@ def check_max_pool_backward(fn: Callable) -> Report:
     True
     """
     keys = ["spread", "averaged", "activation", "all_ties", "last_tie", "overwrite"]
-    cases = _backward_cases({k: k for k in keys}, "first")
-    return _diagnose("check_max_pool_backward", fn, cases)
+    cases = _backward_cases({k: k for k in keys + ["window_offset"]}, "first")
+    return _diagnose("check_max_pool_backward", fn, cases, extra=_extra_factor)
+
+
+def _extra_factor(args, got, want):
+    """Name a backward pass that is right except for a factor, at the winners, of the input.
+
+    The checker's own "activation" case models ReLU's mask; a learner may multiply by any
+    activation's derivative (tanh'(x), say), so match the pattern instead: zero wherever the
+    right answer is zero, and at the winners a ratio that is not constant (a constant would be
+    a plain scaling) but is the same for equal inputs.
+    """
+    x, result, right = args[0], got[0], np.asarray(want[0])
+    if result.shape != right.shape:
+        return None
+    winners = right != 0
+    if not winners.any() or np.any(result[~winners] != 0):
+        return None
+    ratio = result[winners] / right[winners]
+    if np.allclose(ratio, ratio[0], rtol=1e-5, atol=0):
+        return None
+    values = x[winners]
+    for v in np.unique(values):
+        same = ratio[values == v]
+        if not np.allclose(same, same[0], rtol=1e-5, atol=0):
+            return None
+    return "activation"
 
 
 def check_split_ties_backward(fn: Callable) -> Report:
@@ -355,4 +448,7 @@ def check_split_ties_backward(fn: Callable) -> Report:
         "averaged": "averaged",
         "overwrite": "overwrite",
     }
-    return _diagnose("check_split_ties_backward", fn, _backward_cases(rules, "split"))
+    report = _diagnose("check_split_ties_backward", fn, _backward_cases(rules, "split"))
+    if report.misconception == "all_ties":
+        report = replace(report, hint=_SPLIT_ALL_TIES_HINT)
+    return report
