@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["Digits", "load_digits", "random_shift"]
+__all__ = ["Digits", "load_digits", "random_shift", "validation_split"]
 
 
 class Digits(NamedTuple):
@@ -122,3 +122,50 @@ def random_shift(images: np.ndarray, rng: np.random.Generator, max_shift: int = 
     return padded[
         np.arange(n)[:, None, None, None], np.arange(images.shape[1])[:, None, None], rows, cols
     ]
+
+
+def validation_split(
+    x: np.ndarray, labels: np.ndarray, fraction: float = 0.2, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Hold out a stratified share of a training set for validation (choosing settings).
+
+    A setting such as the learning rate is chosen by the accuracy on the held-out part; the
+    test set is then used once, at the chosen setting, so it stays an unbiased estimate.
+
+    Parameters
+    ----------
+    x, labels : ndarray
+        Training inputs and their integer labels; not modified.
+    fraction : float, default 0.2
+        Share of each class held out, in (0, 1), rounded per class.
+    seed : int, default 0
+        Seed of the choice.
+
+    Returns
+    -------
+    x_fit, labels_fit, x_val, labels_val : ndarray
+        The part to train on and the held-out part, each in the original order.
+
+    Raises
+    ------
+    ValueError
+        If ``fraction`` is not in (0, 1) or ``x`` and ``labels`` differ in length.
+
+    Examples
+    --------
+    >>> data = load_digits()
+    >>> x_fit, y_fit, x_val, y_val = validation_split(data.x_train, data.y_train)
+    >>> len(y_fit), len(y_val)
+    (1151, 287)
+    """
+    if not 0 < fraction < 1:
+        raise ValueError(f"validation_split: fraction must lie in (0, 1), got {fraction}")
+    x, labels = np.asarray(x), np.asarray(labels)
+    if len(x) != len(labels):
+        raise ValueError(f"validation_split: x has {len(x)} examples but labels has {len(labels)}")
+    rng = np.random.default_rng(seed)
+    held = np.zeros(len(labels), dtype=bool)
+    for label in np.unique(labels):
+        members = np.flatnonzero(labels == label)
+        held[rng.permutation(members)[: round(fraction * len(members))]] = True
+    return x[~held], labels[~held], x[held], labels[held]

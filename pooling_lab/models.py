@@ -13,7 +13,8 @@ from .training import Flatten, Linear, Sequential
 __all__ = ["DIGITS_RECIPE", "DOWNSAMPLERS", "digits_cnn"]
 
 #: How the chapter trains :func:`digits_cnn` (keyword arguments of
-#: :func:`pooling_lab.training.fit`), with random one-pixel shifts as augmentation.
+#: :func:`pooling_lab.training.fit`), with random one-pixel shifts as augmentation. The learning
+#: rate suits max pooling; ``benchmarks/bench_cnn.py`` tunes it for each way of halving.
 DIGITS_RECIPE = {"epochs": 40, "batch_size": 64, "lr": 0.1, "momentum": 0.9, "weight_decay": 1e-3}
 
 #: The ways :func:`digits_cnn` can halve the feature maps.
@@ -60,6 +61,14 @@ def digits_cnn(
     >>> model = digits_cnn(channels=(4, 8))
     >>> model(np.zeros((2, 1, 8, 8), dtype=np.float32)).shape
     (2, 10)
+
+    The strided convolutions have weights of their own, so the "conv" network has about three
+    times the parameters of the pooling ones:
+
+    >>> def count(net):
+    ...     return sum(layer.params[name].size for layer, name in net.parameters())
+    >>> [count(digits_cnn(downsample)) for downsample in DOWNSAMPLERS]
+    [45898, 45898, 149722]
     """
     if downsample not in DOWNSAMPLERS:
         raise ValueError(

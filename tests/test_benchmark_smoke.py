@@ -59,19 +59,37 @@ def test_committed_results_describe_the_machine():
 
 
 def test_cnn_benchmark_runs_quickly(tmp_path):
-    out = tmp_path / "cnn.json"
-    run_benchmark("bench_cnn.py", "--quick", "--seeds", "1", "--out", str(out))
+    out, log = tmp_path / "cnn.json", tmp_path / "runs.jsonl"
+    args = ("--quick", "--tune-seeds", "1", "--test-seeds", "1", "--jobs", "1")
+    run_benchmark(
+        "bench_cnn.py", *args, "--lrs", "0.1", "0.3", "--log", str(log), "--out", str(out)
+    )
     report = json.loads(out.read_text())
-    assert report["quick"] and report["data"] == {"train": 1438, "test": 359}
-    (only,) = report["results"]["max"]["runs"]
-    assert 0 <= only["test_accuracy"] <= 1 and only["train_seconds"] > 0
+    assert report["quick"] and report["data"]["train"] == 1438 and report["data"]["test"] == 359
+    assert report["data"]["tuning_fit"] + report["data"]["validation"] == 1438
+    for result in report["results"].values():
+        assert [t["lr"] for t in result["tuning"]] == [0.1, 0.3] and result["lr"] in (0.1, 0.3)
+        (only,) = result["runs"]
+        assert 0 <= only["accuracy"] <= 1 and only["cpu_seconds"] > 0
+    # 2 learning rates x 3 variants on validation, then 3 test runs; a rerun reuses them all
+    assert len(log.read_text().splitlines()) == 9
+    rerun = run_benchmark("bench_cnn.py", *args, "--lrs", "0.1", "0.3", "--log", str(log))
+    assert not [line for line in rerun.stdout.splitlines() if line.startswith(("tune", "test"))]
+    assert len(log.read_text().splitlines()) == 9
 
 
-def test_committed_cnn_results_meet_the_floors():
+def test_committed_cnn_results_follow_the_protocol_and_meet_the_floors():
     report = json.loads((ROOT / "benchmarks" / "results" / "cnn.json").read_text())
     assert not report["quick"] and {"cpu", "cores", "numpy"} <= set(report["machine"])
     assert set(report["results"]) == {"max", "avg", "conv"}
+    protocol = report["protocol"]
+    assert len(protocol["lr_grid"]) >= 3 and len(protocol["tuning_seeds"]) >= 2
+    assert not set(protocol["tuning_seeds"]) & set(protocol["test_seeds"])
+    for result in report["results"].values():
+        means = {t["lr"]: t["validation_accuracy_mean"] for t in result["tuning"]}
+        assert result["lr"] == max(means, key=lambda lr: (means[lr], -lr))  # chosen on validation
+        assert len(result["runs"]) == len(protocol["test_seeds"]) >= 3
     main = report["results"]["max"]
-    assert len(main["runs"]) >= 5 and report["floors_met"]
-    assert min(r["test_accuracy"] for r in main["runs"]) >= 0.975
-    assert max(r["train_seconds"] for r in main["runs"]) <= 30
+    assert report["floors_met"] == {"accuracy": True, "train_seconds": True}
+    assert min(r["accuracy"] for r in main["runs"]) >= 0.975
+    assert max(r["cpu_seconds"] for r in main["runs"]) <= 30

@@ -248,3 +248,23 @@ def test_digits_cnn_variants_map_digits_to_logits(downsample):
     np.testing.assert_array_equal(again(x), logits)  # the seed fixes the initialisation
     with pytest.raises(ValueError, match="downsample must be one of"):
         pl.models.digits_cnn("stride")
+
+
+def test_validation_split_is_stratified_disjoint_and_fixed():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(4), [10, 20, 30, 40])
+    x = rng.standard_normal((100, 3)).astype(np.float32)
+    before = x.copy()
+    x_fit, y_fit, x_val, y_val = pl.datasets.validation_split(x, labels, fraction=0.2, seed=1)
+    np.testing.assert_array_equal(np.bincount(y_val), [2, 4, 6, 8])  # a fifth of every class
+    assert len(y_fit) + len(y_val) == 100 and x_fit.dtype == np.float32
+    rows = {tuple(r) for r in x_fit} | {tuple(r) for r in x_val}
+    assert len(rows) == 100  # every example lands in exactly one part
+    again = pl.datasets.validation_split(x, labels, fraction=0.2, seed=1)
+    np.testing.assert_array_equal(again[3], y_val)
+    np.testing.assert_array_equal(again[2], x_val)
+    np.testing.assert_array_equal(x, before)
+    with pytest.raises(ValueError, match="fraction must lie in"):
+        pl.datasets.validation_split(x, labels, fraction=0)
+    with pytest.raises(ValueError, match="labels has 99"):
+        pl.datasets.validation_split(x, labels[:99])
