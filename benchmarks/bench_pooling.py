@@ -371,6 +371,7 @@ def main(argv=None) -> int:
     except ImportError:
         torch = None
     default_threads = torch.get_num_threads() if torch else None
+    code = code_version()  # at the start: the code that is measured
     load_before = load_average()
     rng = np.random.default_rng(0)
     rows = []
@@ -397,7 +398,7 @@ def main(argv=None) -> int:
             # More runnable processes than cores at either end: other work shared the machine.
             "shared": any(v[0] > cores for v in (load_before, load_after) if v),
         },
-        "code": code_version(),
+        "code": code,
         "dtype": "float32",
         "what": "median ms of forward+backward, interleaved rounds, one process",
         "configs": rows,
