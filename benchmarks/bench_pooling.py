@@ -104,15 +104,21 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+CODE_PATHS = ["pooling_lab", "benchmarks", ":(exclude)benchmarks/results", "pyproject.toml"]
+
+
 def code_version() -> str | None:
-    """The git commit the benchmarked code is at ("+dirty" with uncommitted changes)."""
+    """The git commit the benchmarked code is at ("+dirty" with uncommitted changes to the
+    package or the benchmark scripts; chapters, tests and results files do not count)."""
     try:
         git = ["git", "-C", str(ROOT.parent)]
         commit = subprocess.run(
             git + ["rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
         ).stdout.strip()
         dirty = subprocess.run(
-            git + ["status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True
+            git + ["status", "--porcelain", "--untracked-files=no", "--", *CODE_PATHS],
+            capture_output=True,
+            text=True,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None
