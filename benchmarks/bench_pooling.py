@@ -21,6 +21,16 @@ What is timed, per configuration, in float32, as medians of interleaved rounds i
   input and output read or written once in each direction).
 - Peak extra memory of pooling_lab's forward+backward (tracemalloc), as a multiple of the
   input's size; the gradient arriving at the output is made before measuring, like the input.
+- The spread of every contender: first and third quartile of its rounds (``iqr_ms``), and for
+  each ratio against PyTorch the range from the most to the least favourable pairing of
+  quartiles (``ratio_range_vs_*``).
+- Forward passes alone, for max pooling in 2-D: the chapter's Step 1 (strided slices) and
+  Step 2 (stride phases, whole input), NumPy's ``sliding_window_view`` with ``max``/``argmax``,
+  and pooling_lab's layer (``pooling_ablation``).
+- The backward's scatter as pooling_lab runs it, block by block: the layer's (one-byte codes,
+  assignment without overlap) and the functional path's (``np.add.at`` at int64 indices), and
+  ``functional_extra_ms``, what the functional path adds step by step (int64 indices, their
+  check, and the difference of the two scatters).
 - One 3-D configuration, max pooling only, against ``F.max_pool3d``.
 - The loop reference (``pooling_lab.reference``): forward and backward on configuration 5
   (the speed-up divides by the main table's median) and on a scaled-down configuration 1, the
@@ -47,11 +57,14 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 sys.path.insert(0, str(ROOT))
 
+from pooling_ablation import STEPS as ABLATION_STEPS  # noqa: E402
 from pooling_timing import (  # noqa: E402
     Step,
     interleaved_medians,
+    interleaved_times,
     load_average,
     peak_extra_memory,
+    quartiles,
     scalar_costs_ns,
 )
 
@@ -91,15 +104,21 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+CODE_PATHS = ["pooling_lab", "benchmarks", ":(exclude)benchmarks/results", "pyproject.toml"]
+
+
 def code_version() -> str | None:
-    """The git commit the benchmarked code is at ("+dirty" with uncommitted changes)."""
+    """The git commit the benchmarked code is at ("+dirty" with uncommitted changes to the
+    package or the benchmark scripts; chapters, tests and results files do not count)."""
     try:
         git = ["git", "-C", str(ROOT.parent)]
         commit = subprocess.run(
             git + ["rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
         ).stdout.strip()
         dirty = subprocess.run(
-            git + ["status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True
+            git + ["status", "--porcelain", "--untracked-files=no", "--", *CODE_PATHS],
+            capture_output=True,
+            text=True,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None
@@ -202,6 +221,40 @@ def index_steps(x, k, s, p):
     return Step(indices), Step(check)
 
 
+def blocked_scatter_steps(x, g, k, s, p):
+    """The backward's scatter as pooling_lab runs it, block by block: the layer's (from its
+    one-byte codes; an assignment when windows cannot overlap) and the functional path's
+    (``np.add.at`` at the int64 indices, always), both without the index range check."""
+    n = x.ndim - 2
+    layer = max_layer(n, k, s, p)
+    layer.forward(x)
+    winners = layer._winners
+    out = g.shape[-n:]
+    folded_g = g.reshape((-1,) + out)
+    folded_idx = winners.indices().reshape((-1,) + out)
+    spatial = x.shape[-n:]
+
+    def layer_scatter():
+        winners.backward(folded_g)
+
+    def functional_scatter():
+        _core.max_pool_backward(folded_g, folded_idx, spatial)
+
+    return Step(layer_scatter), Step(functional_scatter)
+
+
+def forward_steps(x, k, s, p):
+    """Forward passes only: the chapter's Step 1 and Step 2, NumPy's sliding windows, and
+    pooling_lab's layer (blocks, reused buffers, one-byte codes; exact tiling by dimension)."""
+    steps = {
+        f"forward_{name}": Step(functools.partial(f, x, k, s, p))
+        for name, f in ABLATION_STEPS.items()
+    }
+    layer = pl.MaxPool2d(k, s, p)
+    steps["forward_pooling_lab"] = Step(functools.partial(layer.forward, x))
+    return steps
+
+
 def torch_step(torch, fn, x, g, k, s, p, channels_last=False):
     xt, gt = torch.from_numpy(x), torch.from_numpy(g)
     if channels_last:
@@ -244,6 +297,11 @@ def measure(torch, config, rng, args, kinds) -> dict:
             scatters = scatter_steps(x, g, k, s, p)
             steps["scatter_add_at"], steps["scatter_assign"], steps["repeat_check"] = scatters
             steps["indices_int64"], steps["check_indices"] = index_steps(x, k, s, p)
+            steps["scatter_layer"], steps["scatter_functional"] = blocked_scatter_steps(
+                x, g, k, s, p
+            )
+            if n == 2:
+                steps.update(forward_steps(x, k, s, p))
         if torch:
             import torch.nn.functional as TF
 
@@ -253,16 +311,28 @@ def measure(torch, config, rng, args, kinds) -> dict:
                 run = torch_step(torch, fn, x, g, k, s, p, channels_last)
                 steps[f"torch_{prefix}1_thread"] = Step(run, 1)
                 steps[f"torch_{prefix}default"] = Step(run, default_threads)
-        medians = interleaved_medians(
+        times = interleaved_times(
             steps, set_threads, args.repeats, args.budget, 0.0 if args.quick else args.min_time
         )
         if torch:
             torch.set_num_threads(default_threads)
+        spread = {key: quartiles(ts) for key, ts in times.items()}
+        medians = {key: q[1] for key, q in spread.items()}
         result = {f"{key}_ms": round(v * 1e3, 3) for key, v in medians.items()}
+        result["rounds"] = min(len(ts) for ts in times.values())
+        # first and third quartile of every contender's rounds
+        result["iqr_ms"] = {
+            key: [round(q[0] * 1e3, 3), round(q[2] * 1e3, 3)] for key, q in spread.items()
+        }
         ours = medians["pooling_lab"]
         for key, v in medians.items():
             if key.startswith("torch_"):
                 result[f"ratio_vs_{key}"] = round(ours / v, 3)
+                # from the most favourable to the least favourable pairing of quartiles
+                result[f"ratio_range_vs_{key}"] = [
+                    round(spread["pooling_lab"][0] / spread[key][2], 3),
+                    round(spread["pooling_lab"][2] / spread[key][0], 3),
+                ]
         if kind == "max":
             result["functional_vs_layer"] = round(medians["pooling_lab_functional"] / ours, 3)
             result["add_at_vs_assign"] = round(
@@ -270,6 +340,17 @@ def measure(torch, config, rng, args, kinds) -> dict:
             )
             result["add_at_vs_check_then_assign"] = round(
                 medians["scatter_add_at"] / (medians["repeat_check"] + medians["scatter_assign"]), 3
+            )
+            # what the functional path adds to the layer's work, step by step
+            result["functional_extra_ms"] = round(
+                (
+                    medians["indices_int64"]
+                    + medians["check_indices"]
+                    + medians["scatter_functional"]
+                    - medians["scatter_layer"]
+                )
+                * 1e3,
+                3,
             )
             traffic = minimal_traffic(x, g.size)
             result["achieved_gb_per_s"] = round(traffic / ours / 1e9, 2)
@@ -296,6 +377,7 @@ def main(argv=None) -> int:
     except ImportError:
         torch = None
     default_threads = torch.get_num_threads() if torch else None
+    code = code_version()  # at the start: the code that is measured
     load_before = load_average()
     rng = np.random.default_rng(0)
     rows = []
@@ -322,7 +404,7 @@ def main(argv=None) -> int:
             # More runnable processes than cores at either end: other work shared the machine.
             "shared": any(v[0] > cores for v in (load_before, load_after) if v),
         },
-        "code": code_version(),
+        "code": code,
         "dtype": "float32",
         "what": "median ms of forward+backward, interleaved rounds, one process",
         "configs": rows,

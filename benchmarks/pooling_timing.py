@@ -38,7 +38,28 @@ def interleaved_medians(
     min_time: float = 0.0,
     block: int = 3,
 ) -> dict[str, float]:
-    """Median seconds per step over interleaved rounds, grouped by thread count.
+    """Median seconds per step over interleaved rounds (see :func:`interleaved_times`)."""
+    times = interleaved_times(steps, set_threads, repeats, budget, min_time, block)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def quartiles(ts: list[float]) -> tuple[float, float, float]:
+    """First quartile, median and third quartile of a list of timings."""
+    if len(ts) == 1:
+        return ts[0], ts[0], ts[0]
+    q1, q2, q3 = statistics.quantiles(ts, n=4, method="inclusive")
+    return q1, q2, q3
+
+
+def interleaved_times(
+    steps: dict[str, Step],
+    set_threads: Callable[[int], None] | None,
+    repeats: int,
+    budget: float,
+    min_time: float = 0.0,
+    block: int = 3,
+) -> dict[str, list[float]]:
+    """Seconds of every round per step, over interleaved rounds, grouped by thread count.
 
     Steps needing no particular thread count run in the first group (one thread, when PyTorch
     is there), beside single-threaded PyTorch. Rounds continue until every step has ``repeats``
@@ -75,7 +96,7 @@ def interleaved_medians(
         rounds = min(len(ts) for ts in times.values())
         if elapsed > budget or (rounds >= repeats and elapsed >= min_time):
             break
-    return {name: statistics.median(ts) for name, ts in times.items()}
+    return times
 
 
 def peak_extra_memory(run: Callable[[], object], nbytes: int) -> float:

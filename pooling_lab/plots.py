@@ -506,7 +506,9 @@ def jacobian(
 PHASE_COLORS = ("#a0cbe8", "#ffbe7d", "#8cd17d", "#f1ce63", "#d4a6c8", "#9d7660", "#bab0ac")
 
 
-def stride_phases(size: int = 7, kernel: int = 3, stride: int = 2, window=(0, 1), axes=None):
+def stride_phases(
+    size: int = 7, kernel: int = 3, stride: int = 2, window=(0, 1), axes=None, neighbour=True
+):
     """Draw an input split into its stride phases, and where one window's offsets land.
 
     Left: a ``size`` x ``size`` input, each element coloured by its phase (row mod ``stride``,
@@ -523,6 +525,9 @@ def stride_phases(size: int = 7, kernel: int = 3, stride: int = 2, window=(0, 1)
         Output position whose window is outlined.
     axes : pair of matplotlib Axes, optional
         Where to draw; a new figure with two panels by default.
+    neighbour : bool
+        Also outline, dashed, the next window to the right (when it fits in the input): its
+        blocks in the phases are the same, shifted by one column.
 
     Returns
     -------
@@ -572,6 +577,20 @@ def stride_phases(size: int = 7, kernel: int = 3, stride: int = 2, window=(0, 1)
             number = offsets.get((r, c))
             cell(left, c, r, (r % stride) * stride + c % stride, number, bold=True)
     left.add_patch(Rectangle((first, top), kernel, kernel, fill=False, edgecolor="black", lw=2.5))
+    shifts = [(0, 2.5, "solid")]
+    if neighbour and first + stride + kernel <= size:
+        shifts.append((1, 1.5, "dashed"))
+        left.add_patch(
+            Rectangle(
+                (first + stride, top),
+                kernel,
+                kernel,
+                fill=False,
+                edgecolor="black",
+                lw=1.5,
+                ls="--",
+            )
+        )
     left.set_title(f"input {size}x{size}, coloured by phase (stride {stride})", fontsize=10)
 
     side = -(-size // stride)  # elements of a phase along each dimension
@@ -589,18 +608,19 @@ def stride_phases(size: int = 7, kernel: int = 3, stride: int = 2, window=(0, 1)
             # the window's offsets in this phase: one block, starting at the window's position
             rows = [i for i in range(kernel) if i % stride == pr]
             cols = [j for j in range(kernel) if j % stride == pc]
-            if rows and cols:
+            for shift, lw, ls in shifts if rows and cols else []:
                 right.add_patch(
                     Rectangle(
-                        (x0 + b + cols[0] // stride, y0 + a + rows[0] // stride),
+                        (x0 + b + shift + cols[0] // stride, y0 + a + rows[0] // stride),
                         len(cols),
                         len(rows),
                         fill=False,
                         edgecolor="black",
-                        lw=2.5,
+                        lw=lw,
+                        ls=ls,
                     )
                 )
-    right.set_title("the phases: each offset of the window is in one", fontsize=10, pad=16)
+    right.set_title("the phases: each offset of a window lies in one", fontsize=10, pad=22)
     for ax in (left, right):
         ax.set_aspect("equal")
         ax.autoscale_view()

@@ -36,10 +36,20 @@ def test_benchmark_runs_on_tiny_shapes(tmp_path):
             assert config[kind]["peak_extra_memory_x_input"] > 0
         mx = config["max"]
         assert mx["pooling_lab_functional_ms"] > 0 and mx["copy_gb_per_s"] > 0
+        # a spread for every contender: first quartile <= median <= third quartile
+        for key, (q1, q3) in mx["iqr_ms"].items():
+            assert q1 <= mx[f"{key}_ms"] <= q3, key
+        assert mx["scatter_layer_ms"] > 0 and mx["scatter_functional_ms"] > 0
+        assert "functional_extra_ms" in mx
+        if config in report["configs"]:  # the forward ablation, 2-D only
+            for name in ("step1_slices", "step2_phases", "sliding_window_view", "pooling_lab"):
+                assert mx[f"forward_{name}_ms"] > 0
         if "torch_1_thread_ms" in mx:  # torch installed: both layouts, both thread counts
             for layout in ("", "channels_last_"):
                 for threads in ("1_thread", "default"):
-                    assert mx[f"ratio_vs_torch_{layout}{threads}"] > 0
+                    key = f"torch_{layout}{threads}"
+                    low, high = mx[f"ratio_range_vs_{key}"]
+                    assert 0 < low <= mx[f"ratio_vs_{key}"] <= high
     (case,) = report["reference"]["cases"]
     assert case["speedup"] > 0 and case["us_per_element_visit"] > 0
     assert set(report["reference"]["scalar_costs_ns"]) >= {
@@ -50,7 +60,10 @@ def test_benchmark_runs_on_tiny_shapes(tmp_path):
 
 def test_committed_results_describe_the_machine():
     report = json.loads((ROOT / "benchmarks" / "results" / "pooling.json").read_text())
-    assert {"cpu", "cores", "numpy", "torch", "shared"} <= set(report["machine"])
+    assert {"cpu", "cores", "numpy", "torch", "shared", "torch_cpu_capability"} <= set(
+        report["machine"]
+    )
+    assert report["code"]  # the commit the figures were measured at
     assert [c["config"] for c in report["configs"]] == ["1", "2", "3", "4", "5"]
     assert [c["config"] for c in report["configs_3d"]] == ["3d"]
     # the loop reference's speed-up divides by the main table's own median

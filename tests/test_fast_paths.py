@@ -374,3 +374,27 @@ def test_stride_phase_exercise_solution():
     for number, _ in plan.shifts:
         counts[phase_of[number]] = counts.get(phase_of[number], 0) + 1
     assert counts == {(0, 0): 9, (0, 1): 6, (1, 0): 6, (1, 1): 4}
+
+
+@pytest.mark.parametrize(
+    "shape, k, s, p",
+    [((2, 3, 9, 11), 3, 2, 1), ((2, 2, 8, 8), 2, 2, 0), ((1, 3, 10, 7), 3, 1, 1)],
+)
+def test_benchmark_ablation_steps_equal_the_reference(shape, k, s, p):
+    """The forward passes the benchmark times as the chapter's steps compute max pooling."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from pooling_ablation import STEPS
+
+    x = np.random.default_rng(1).integers(-3, 4, shape).astype(np.float32)  # many ties
+    ref_out, ref_idx = R.max_pool(x, k, stride=s, padding=p)
+    width = shape[-1] + 2 * p
+    for name, step in STEPS.items():
+        out, number = step(x, k, s, p)
+        ho, wo = out.shape[-2:]
+        row = np.arange(ho)[:, None] * s + number // k - p
+        col = np.arange(wo)[None, :] * s + number % k - p
+        assert np.array_equal(out, ref_out), name
+        assert np.array_equal(row * shape[-1] + col, ref_idx), (name, width)
