@@ -1,14 +1,13 @@
-"""Average pooling in 1, 2 and 3 dimensions and its backward pass, with PyTorch's divisors."""
+"""Average pooling in 1, 2 and 3 dimensions with PyTorch's divisors (backward: _avg_backward)."""
 
 from __future__ import annotations
 
 import numbers
-from collections.abc import Sequence
 
 import numpy as np
 
 from .. import _core, _phases
-from .._params import check_array, check_float, check_input_shape, make_window
+from .._params import check_array, make_window
 from ._common import IntOrTuple, fold
 
 
@@ -27,6 +26,16 @@ def _check_divisor(fn: str, divisor_override) -> int | None:
     return int(divisor_override)
 
 
+def _check_volume(fn: str, spatial: tuple[int, ...], win) -> None:
+    """torch 2.13's avg_pool3d (alone among the average pools) wants input >= kernel."""
+    if len(spatial) == 3 and any(s < k for s, k in zip(spatial, win.kernel)):
+        raise ValueError(
+            f"{fn}: the input's spatial size {tuple(spatial)} is smaller than kernel_size "
+            f"{win.kernel}; as in PyTorch's avg_pool3d, every input size must be at least the "
+            "kernel size, padding not counted"
+        )
+
+
 def _override(divisor_override: int, n: int) -> np.ndarray:
     """The override as a divisor array that broadcasts against (B, *out)."""
     return np.full((1,) * (n + 1), divisor_override, dtype=np.int64)
@@ -38,6 +47,7 @@ def _avg_pool(
     win = make_window(fn, n, kernel_size, stride, padding, 1, ceil_mode)
     override = _check_divisor(fn, divisor_override)
     x = check_array(fn, "input", input, n, integers=False)
+    _check_volume(fn, x.shape[-n:], win)
     xb = fold(x, n)
     if override is None:
         out = _core.avg_pool(xb, win, bool(count_include_pad))
@@ -47,37 +57,6 @@ def _avg_pool(
         plan = _phases.plan_for(win, tuple(spatial), out_size)
         out = _phases.avg_pool(xb, plan, _override(override, n))
     return out.reshape(x.shape[:-n] + out.shape[1:])
-
-
-def _avg_pool_backward(
-    fn,
-    n,
-    grad_output,
-    input_shape,
-    kernel_size,
-    stride,
-    padding,
-    ceil_mode,
-    count_include_pad,
-    divisor_override,
-):
-    win = make_window(fn, n, kernel_size, stride, padding, 1, ceil_mode)
-    override = _check_divisor(fn, divisor_override)
-    g = check_float(fn, "grad_output", grad_output)
-    shape = check_input_shape(fn, input_shape, n, g.shape)
-    out_size = win.output_size(shape[-n:])
-    expected = shape[:-n] + out_size
-    if g.shape != expected:
-        raise ValueError(
-            f"{fn}: grad_output must have the pooled shape {expected} for input_shape {shape}, "
-            f"but got shape {g.shape}"
-        )
-    if override is None:
-        grad = _core.avg_pool_backward(fold(g, n), shape[-n:], win, bool(count_include_pad))
-    else:
-        plan = _phases.plan_for(win, tuple(shape[-n:]), out_size)
-        grad = _phases.avg_pool_backward(fold(g, n), plan, _override(override, n))
-    return grad.reshape(shape)
 
 
 def avg_pool2d(
@@ -225,7 +204,9 @@ def avg_pool3d(
     Raises
     ------
     ValueError, TypeError
-        As in :func:`avg_pool2d`; the input must be 4-D or 5-D.
+        As in :func:`avg_pool2d`; the input must be 4-D or 5-D and, as in PyTorch's
+        ``avg_pool3d``, at least as large as the kernel in every spatial dimension (padding
+        not counted).
 
     Examples
     --------
@@ -242,169 +223,6 @@ def avg_pool3d(
         "avg_pool3d",
         3,
         input,
-        kernel_size,
-        stride,
-        padding,
-        ceil_mode,
-        count_include_pad,
-        divisor_override,
-    )
-
-
-def avg_pool2d_backward(
-    grad_output: np.ndarray,
-    input_shape: Sequence[int],
-    kernel_size: IntOrTuple,
-    stride: IntOrTuple | None = None,
-    padding: IntOrTuple = 0,
-    ceil_mode: bool = False,
-    count_include_pad: bool = True,
-    divisor_override: int | None = None,
-) -> np.ndarray:
-    """Gradient of :func:`avg_pool2d` with respect to its input.
-
-    Each output's gradient is divided by that window's divisor and added to every input element
-    of the window; padded positions take their share and drop it.
-
-    Parameters
-    ----------
-    grad_output : ndarray
-        Gradient of the loss with respect to the pooled output, float.
-    input_shape : tuple of int
-        Shape of the pooled input, (N, C, H, W) or (C, H, W).
-    kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
-        The arguments the forward pass was called with.
-
-    Returns
-    -------
-    ndarray
-        Gradient with respect to the input, of shape ``input_shape``.
-
-    Raises
-    ------
-    ValueError
-        If ``grad_output`` does not have the pooled shape, or a parameter is invalid.
-    TypeError
-        If ``grad_output`` is not float.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from pooling_lab.functional import avg_pool2d_backward
-    >>> avg_pool2d_backward(np.array([[[4.]]]), (1, 2, 2), 2)
-    array([[[1., 1.],
-            [1., 1.]]])
-    """
-    return _avg_pool_backward(
-        "avg_pool2d_backward",
-        2,
-        grad_output,
-        input_shape,
-        kernel_size,
-        stride,
-        padding,
-        ceil_mode,
-        count_include_pad,
-        divisor_override,
-    )
-
-
-def avg_pool1d_backward(
-    grad_output: np.ndarray,
-    input_shape: Sequence[int],
-    kernel_size: IntOrTuple,
-    stride: IntOrTuple | None = None,
-    padding: IntOrTuple = 0,
-    ceil_mode: bool = False,
-    count_include_pad: bool = True,
-    divisor_override: int | None = None,
-) -> np.ndarray:
-    """Gradient of :func:`avg_pool1d` with respect to its input.
-
-    Parameters
-    ----------
-    grad_output : ndarray
-        Gradient of the loss with respect to the pooled output, float.
-    input_shape : tuple of int
-        Shape of the pooled input, (N, C, L) or (C, L).
-    kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
-        The arguments the forward pass was called with.
-
-    Returns
-    -------
-    ndarray
-        Gradient with respect to the input, of shape ``input_shape``.
-
-    Raises
-    ------
-    ValueError, TypeError
-        As in :func:`avg_pool2d_backward`.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from pooling_lab.functional import avg_pool1d_backward
-    >>> avg_pool1d_backward(np.array([[1., 1.]]), (1, 3), 2, stride=1)
-    array([[0.5, 1. , 0.5]])
-    """
-    return _avg_pool_backward(
-        "avg_pool1d_backward",
-        1,
-        grad_output,
-        input_shape,
-        kernel_size,
-        stride,
-        padding,
-        ceil_mode,
-        count_include_pad,
-        divisor_override,
-    )
-
-
-def avg_pool3d_backward(
-    grad_output: np.ndarray,
-    input_shape: Sequence[int],
-    kernel_size: IntOrTuple,
-    stride: IntOrTuple | None = None,
-    padding: IntOrTuple = 0,
-    ceil_mode: bool = False,
-    count_include_pad: bool = True,
-    divisor_override: int | None = None,
-) -> np.ndarray:
-    """Gradient of :func:`avg_pool3d` with respect to its input.
-
-    Parameters
-    ----------
-    grad_output : ndarray
-        Gradient of the loss with respect to the pooled output, float.
-    input_shape : tuple of int
-        Shape of the pooled input, (N, C, D, H, W) or (C, D, H, W).
-    kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
-        The arguments the forward pass was called with.
-
-    Returns
-    -------
-    ndarray
-        Gradient with respect to the input, of shape ``input_shape``.
-
-    Raises
-    ------
-    ValueError, TypeError
-        As in :func:`avg_pool2d_backward`.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from pooling_lab.functional import avg_pool3d_backward
-    >>> avg_pool3d_backward(np.array([[[[8.]]]]), (1, 2, 2, 2), 2)[0, 1]
-    array([[1., 1.],
-           [1., 1.]])
-    """
-    return _avg_pool_backward(
-        "avg_pool3d_backward",
-        3,
-        grad_output,
-        input_shape,
         kernel_size,
         stride,
         padding,
