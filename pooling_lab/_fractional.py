@@ -96,7 +96,7 @@ def _samples(fn, n, x, random_samples, rng) -> np.ndarray:
     if bad.any():
         raise ValueError(
             f"{fn}: random_samples must lie in [0, 1) (in the input's dtype {dtype}), but "
-            f"found {u[bad].ravel()[0]!r}"
+            f"found {float(u[bad].ravel()[0])}"
         )
     return u
 
