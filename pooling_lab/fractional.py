@@ -41,7 +41,6 @@ __all__ = [
 ]
 
 IntOrTuple = int | Sequence[int]
-RatioArg = float | Sequence[float]
 
 
 def fractional_starts(
@@ -77,7 +76,7 @@ def fractional_max_pool2d(
     input: np.ndarray,
     kernel_size: IntOrTuple,
     output_size: IntOrTuple | None = None,
-    output_ratio: RatioArg | None = None,
+    output_ratio: float | Sequence[float] | None = None,
     return_indices: bool = False,
     random_samples: np.ndarray | None = None,
     *,
@@ -151,7 +150,7 @@ def fractional_max_pool3d(
     input: np.ndarray,
     kernel_size: IntOrTuple,
     output_size: IntOrTuple | None = None,
-    output_ratio: RatioArg | None = None,
+    output_ratio: float | Sequence[float] | None = None,
     return_indices: bool = False,
     random_samples: np.ndarray | None = None,
     *,
@@ -163,12 +162,14 @@ def fractional_max_pool3d(
     ----------
     input : ndarray
         (N, C, D, H, W) or (C, D, H, W); float, or int.
-    kernel_size, output_size, output_ratio, return_indices, rng
+    kernel_size, output_size, output_ratio, return_indices
         As in :func:`fractional_max_pool2d`, with three values (depth, height, width). As in
         torch 2.13, ``output_size + kernel_size - 1`` must be less than the input size.
     random_samples : ndarray, optional
         Shape (N, C, 3), values in [0, 1); columns 0, 1, 2 place the windows along D, H, W
         (note: in this order, unlike the 2-D case).
+    rng : numpy.random.Generator or int, optional
+        Where to draw the samples from when ``random_samples`` is omitted.
 
     Returns
     -------
@@ -269,7 +270,7 @@ class _FractionalMaxPoolNd(Layer):
         self,
         kernel_size: IntOrTuple,
         output_size: IntOrTuple | None = None,
-        output_ratio: RatioArg | None = None,
+        output_ratio: float | Sequence[float] | None = None,
         return_indices: bool = False,
         rng: np.random.Generator | int | None = None,
     ) -> None:
@@ -340,8 +341,10 @@ class FractionalMaxPool3d(_FractionalMaxPoolNd):
 
     Parameters
     ----------
-    kernel_size, output_size, output_ratio, return_indices, rng
+    kernel_size, output_size, output_ratio, return_indices
         As in :class:`FractionalMaxPool2d`, with three values per size parameter.
+    rng : numpy.random.Generator or int, optional
+        The source of the samples; those of the last forward are kept in ``random_samples``.
 
     Examples
     --------
