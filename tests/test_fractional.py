@@ -96,6 +96,15 @@ def test_window_starts_are_computed_in_the_inputs_float_type():
     )[1]
     t_idx = _torch(2, x, k, (1, out), samples, np.zeros((1, 1, 1, out), np.float32))[1]
     np.testing.assert_array_equal(idx, t_idx)
+    # the same values and sample in float64 arithmetic would pick a different winner here
+    idx64 = FR.fractional_max_pool2d(
+        x.astype(np.float64),
+        k,
+        output_size=(1, out),
+        return_indices=True,
+        random_samples=samples.astype(np.float64),
+    )[1]
+    assert not np.array_equal(idx64, t_idx)
 
 
 def test_starts_follow_the_formula_and_steps_are_floor_or_ceil_alpha():
