@@ -173,7 +173,9 @@ def check_indices(fn: str, indices: object, shape: tuple[int, ...], plane: int) 
             f"{fn}: indices must have the same shape as the pooled values {shape}, "
             f"but got shape {idx.shape}"
         )
-    if idx.size and (idx.min() < 0 or idx.max() >= plane):
+    # One pass, not min() and max(): viewed as unsigned, a negative index is huge.
+    unsigned = idx.view(f"u{idx.itemsize}") if idx.dtype.kind == "i" else idx
+    if idx.size and unsigned.max() >= plane:
         bad = idx[(idx < 0) | (idx >= plane)].ravel()[0]
         raise ValueError(
             f"{fn}: indices must lie in [0, {plane}) (flat positions within one plane), "

@@ -287,7 +287,13 @@ def deltas(won: np.ndarray, plan: PhasePlan) -> np.ndarray:
 
 def flat_indices(won: np.ndarray, plan: PhasePlan) -> np.ndarray:
     """Flat input positions (int64, within each plane) of the winners."""
-    return np.add(deltas(won, plan), plan.base, dtype=np.int64)
+    if plan.direct:
+        return np.add(won, plan.base, dtype=np.int64)
+    # the table's lookup is already int64: add the windows' first positions in place, with
+    # no second full-size array
+    index = deltas(won, plan)
+    index += plan.base
+    return index
 
 
 def scatter_add(grad: np.ndarray, index: np.ndarray, spatial: tuple[int, ...]) -> np.ndarray:
@@ -303,8 +309,14 @@ def scatter_add(grad: np.ndarray, index: np.ndarray, spatial: tuple[int, ...]) -
     g2, i2 = grad.reshape(batch, -1), index.reshape(batch, -1)
     for start in range(0, batch, step):
         stop = min(batch, start + step)
-        flat = i2[start:stop] + (np.arange(stop - start, dtype=np.int64) * plane)[:, None]
-        # add.at, not assignment: with overlapping windows one position may get several
+        # int64 first: uint64 + int64 would give float64, which cannot index
+        rows = i2[start:stop].astype(np.int64, copy=False)
+        flat = rows + (np.arange(stop - start, dtype=np.int64) * plane)[:, None]
+        # add.at, not assignment: user-given indices may repeat a position (overlapping
+        # windows do). Since NumPy 1.25, add.at on a 1-D array with an int64 index costs
+        # little more than an assignment, and checking first for repeats, to assign where
+        # there are none, costs more than that difference (benchmarks/bench_pooling.py
+        # measures all three).
         np.add.at(result[start * plane : stop * plane], flat.ravel(), g2[start:stop].ravel())
     return result.reshape((batch,) + tuple(spatial))
 

@@ -1,8 +1,10 @@
 """Pooling beyond max: Lp pooling, log-sum-exp (smooth maximum) pooling, global pooling.
 
-- ``lp_pool1d/2d`` follow PyTorch's ``LPPool``: ``(sum over the window of x**p) ** (1/p)``,
-  computed as PyTorch does, through an average pool times the kernel size. p = 1 is a sum
-  pool (an average times a constant); as p grows it approaches max pooling on positive inputs.
+- ``lp_pool1d/2d`` follow PyTorch's ``LPPool``: ``(sum over the window of x**p) ** (1/p)``
+  (a ceil_mode edge window's sum scaled by ``area / count``, as PyTorch's average-times-area
+  does), computed scaled by the window's largest ``|x|`` so that large p does not overflow.
+  p = 1 is a sum pool; as p grows it approaches max pooling on non-negative inputs. Negative
+  inputs are accepted only for p = 1 and even integer p (see :func:`lp_pool2d`).
 - ``lse_pool1d/2d``: ``T * log(sum(exp(x / T)))`` per window, a smooth maximum whose gradient
   is the softmax of the window at temperature ``T``; as ``T -> 0`` it tends to max pooling
   and its gradient to max pooling's one-hot routing. Padding is implicit -inf (it adds
@@ -61,28 +63,73 @@ def _norm(fn: str, norm_type) -> float:
     return p
 
 
+def _check_signs(fn: str, x: np.ndarray, p: float) -> None:
+    """Negative inputs are pooled only where PyTorch's ``x**p`` is well defined and a pooling:
+    p = 1 (a plain sum) and even integer p (where ``x**p = |x|**p``)."""
+    if p == 1 or p % 2 == 0 or not (x < 0).any():
+        return
+    bad = x[x < 0].ravel()[0]
+    raise ValueError(
+        f"{fn}: input must be non-negative unless norm_type is 1 or an even integer, but got "
+        f"norm_type={p:g} and an input element {float(bad)!r}; x**p of a negative x is NaN for "
+        "a fractional p and negative for an odd p, so the window's result would be NaN or not "
+        "a norm (PyTorch returns NaN or such a number there). Pool a non-negative input (e.g. "
+        "after a ReLU, or np.abs(input)), or use an even norm_type, which pools |x|"
+    )
+
+
 def _lp(fn, n, input, norm_type, kernel_size, stride, ceil_mode, grad_output=None):
+    """Lp pooling (``grad_output=None``) or its input gradient, for ``n`` spatial dimensions.
+
+    PyTorch computes ``(avg_pool(x**p) * area) ** (1/p)``: with ``count`` the window's
+    in-bounds elements (fewer than ``area`` only for a ceil_mode window clipped at the edge),
+    that is ``(c * S) ** (1/p)`` with ``S = sum x**p`` and ``c = area / count``. Here it is
+    computed scaled by ``m``, the window's largest ``|x|``: ``y = m * (c * sum (x/m)**p) ** (1/p)``.
+    Every ``(x/m)**p`` lies in [-1, 1] and the largest is 1, so nothing overflows or underflows
+    to a zero sum, whatever p and the dtype. The gradient is ``c * (x / y) ** (p - 1)``,
+    computed as ``c * ((x/m) / (y/m)) ** (p - 1)``.
+    """
     p = _norm(fn, norm_type)
     win = make_window(fn, n, kernel_size, stride, 0, 1, ceil_mode)
     x = check_array(fn, "input", input, n, integers=False)
-    avg = F.avg_pool1d if n == 1 else F.avg_pool2d
-    area = math.prod(win.kernel)
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        mean = avg(x**p, win.kernel, win.stride, 0, ceil_mode)
-        total = mean * x.dtype.type(area)  # PyTorch: average times kernel size
-        out = total ** x.dtype.type(1 / p)
-        if grad_output is None:
-            return out
-        g = check_float(fn, "grad_output", grad_output)
-        if g.shape != out.shape:
-            raise ValueError(
-                f"{fn}: grad_output must have the output's shape {out.shape}, but got {g.shape}"
-            )
-        # d out / d mean = area/p * total**(1/p - 1); PyTorch's sign*relu(abs) makes it 0 at 0
-        d_mean = np.where(mean != 0, area / p * total ** (1 / p - 1), 0).astype(g.dtype)
-        back = F.avg_pool1d_backward if n == 1 else F.avg_pool2d_backward
-        g_pow = back(g * d_mean, x.shape, win.kernel, win.stride, 0, ceil_mode)
-        return (g_pow * p * x ** (p - 1)).astype(g.dtype)
+    _check_signs(fn, x, p)
+    xb = x.reshape((-1,) + x.shape[-n:])
+    dtype = x.dtype.type
+    out_shape = win.output_size(xb.shape[1:])
+    peak = _core.max_pool(np.abs(xb), win).output  # m, the largest |x| of each window
+    all_zero = peak == 0
+    scale = np.where(all_zero, dtype(1), peak)  # an all-zero window: u = 0, S = 0, y = 0
+    count = _core.avg_divisor(win, xb.shape[1:], out_shape, True)  # PyTorch's divisor
+    c = (math.prod(win.kernel) / count).astype(x.dtype)
+    buf = _core._padded(xb, win, out_shape, 0)  # zeros beyond a ceil_mode edge add 0**p = 0
+    power = dtype(p)
+    total = np.zeros(peak.shape, dtype=x.dtype)
+    for sl in _core._offset_slices(win, out_shape):
+        total += (buf[sl] / scale) ** power
+    ratio = (c * total) ** dtype(1 / p)  # y / m, between c**(1/p) and (c * area)**(1/p)
+    # A window holding +-inf has m = inf and u = inf/inf = nan; its y is inf, as in PyTorch
+    # (x**p = inf), and its gradient 0 for the finite elements and nan for the infinite ones.
+    ratio = np.where(np.isinf(peak), dtype(np.inf), ratio)
+    if grad_output is None:
+        return (peak * ratio).reshape(x.shape[:-n] + out_shape)
+    g = check_float(fn, "grad_output", grad_output)
+    if g.shape != x.shape[:-n] + out_shape:
+        raise ValueError(
+            f"{fn}: grad_output must have the output's shape {x.shape[:-n] + out_shape}, "
+            f"but got {g.shape}"
+        )
+    # As PyTorch documents, the gradient of a window whose sum of x**p is zero is set to 0:
+    # an all-zero window, or at p = 1 a window whose elements cancel.
+    zero_sum = total == 0
+    weight = np.where(zero_sum, 0, g.reshape(peak.shape) * c).astype(g.dtype)
+    ratio = np.where(zero_sum, dtype(1), ratio)
+    grad = np.zeros(buf.shape, dtype=g.dtype)
+    with np.errstate(divide="ignore", invalid="ignore"):  # p < 1 at a zero: an infinite slope
+        for sl in _core._offset_slices(win, out_shape):
+            share = ((buf[sl] / scale) / ratio) ** dtype(p - 1)
+            grad[sl] += np.where(zero_sum, 0, weight * share)
+    inner = (slice(None),) + tuple(slice(0, s) for s in x.shape[-n:])
+    return grad[inner].reshape(x.shape)
 
 
 def lp_pool2d(
@@ -93,6 +140,22 @@ def lp_pool2d(
     ceil_mode: bool = False,
 ) -> np.ndarray:
     """2-D power-average pooling, PyTorch's ``lp_pool2d``: ``(sum x**p) ** (1/p)`` per window.
+
+    Conventions (the chapter "Beyond max" explains them):
+
+    - As in PyTorch, a ceil_mode window clipped at the input's edge is an average of ``x**p``
+      over its in-bounds elements times the full kernel area, so its sum is scaled up by
+      ``area / count``.
+    - It is computed scaled by each window's largest ``|x|`` (``m * (sum (x/m)**p) ** (1/p)``),
+      so float32 neither overflows to inf nor underflows to 0 for large p; PyTorch's direct
+      ``x**p`` does.
+    - Negative inputs are accepted for ``p = 1`` (a plain sum) and for an even integer ``p``,
+      where ``x**p = |x|**p`` (the result is the window's p-norm, which may exceed its
+      maximum); otherwise they raise ValueError, where PyTorch returns NaN or a signed sum
+      that is not a norm.
+    - The gradient ``(x / y) ** (p - 1)`` (times ``area / count``) is set to 0 for a window
+      whose sum of ``x**p`` is zero, as PyTorch documents; for ``p < 1`` it is infinite at a
+      zero element of a window that is not all zero (the slope of ``x**p`` at 0).
 
     Parameters
     ----------
@@ -106,6 +169,14 @@ def lp_pool2d(
     Returns
     -------
     ndarray
+
+    Raises
+    ------
+    ValueError
+        If ``norm_type`` is not a finite number > 0, if ``input`` has a negative element and
+        ``norm_type`` is neither 1 nor an even integer, or if the window arguments are invalid.
+    TypeError
+        If ``input`` is not a float array.
 
     Examples
     --------

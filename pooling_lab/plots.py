@@ -14,7 +14,15 @@ import numpy as np
 from . import functional as F
 from ._params import make_window
 
-__all__ = ["fractional_windows", "gradient_routing", "jacobian", "matrix", "pooling_windows"]
+__all__ = [
+    "fractional_windows",
+    "gradient_routing",
+    "jacobian",
+    "matrix",
+    "network",
+    "pooling_windows",
+    "tie_rules",
+]
 
 WINNER = "#f28e2b"  # orange: an input that won a window
 ROUTED = "#4e79a7"  # blue: gradient that arrived somewhere
@@ -42,6 +50,8 @@ def _fmt(value) -> str:
         return "nan"
     if np.isinf(value):
         return "-inf" if value < 0 else "inf"
+    if value == 0:  # also -0.0, which f"{-0.0:g}" would print as "-0"
+        return "0"
     return f"{value:g}" if float(value).is_integer() else f"{value:.2g}"
 
 
@@ -206,7 +216,11 @@ def gradient_routing(
     *,
     axes=None,
 ):
-    """Show max pooling's backward pass: output gradients (left) land on the winners (right).
+    """Show max pooling's backward pass next to the input values that decide it.
+
+    Three panels: the input with its windows outlined and each window's winner filled (the
+    values decide who wins), the gradient arriving at the pooled output, and the gradient at
+    the input, with an arrow from each output gradient to the winner it lands on.
 
     Parameters
     ----------
@@ -216,19 +230,19 @@ def gradient_routing(
         The gradient arriving at the pooled output, shaped like the output plane.
     kernel_size, stride, padding
         As in :func:`pooling_lab.functional.max_pool2d`.
-    axes : pair of matplotlib Axes, optional
-        Where to draw; a new 1x2 figure if omitted.
+    axes : three matplotlib Axes, optional
+        Where to draw; a new 1x3 figure if omitted.
 
     Returns
     -------
-    pair of matplotlib Axes
+    tuple of three matplotlib Axes
 
     Examples
     --------
     >>> import numpy as np
-    >>> left, right = gradient_routing(np.arange(16.).reshape(4, 4), np.ones((2, 2)), 2)
-    >>> right.get_title()
-    'gradient at the input'
+    >>> panels = gradient_routing(np.arange(16.).reshape(4, 4), np.ones((2, 2)), 2)
+    >>> [ax.get_title() for ax in panels]
+    ['input values (winners filled)', 'gradient at the output', 'gradient at the input']
     """
     plt = _pyplot()
     x = np.asarray(x, dtype=float)
@@ -245,12 +259,15 @@ def gradient_routing(
     if axes is None:
         _, axes = plt.subplots(
             1,
-            2,
-            figsize=(8, 4),
+            3,
+            figsize=(12, 4),
             layout="constrained",
-            gridspec_kw={"width_ratios": [out.shape[-1], x.shape[1]]},
+            gridspec_kw={"width_ratios": [x.shape[1], out.shape[-1], x.shape[1]]},
         )
-    left, right = axes
+    values, left, right = axes
+    pooling_windows(
+        x, kernel_size, stride, padding, ax=values, title="input values (winners filled)"
+    )
     matrix(g, left, title="gradient at the output", cmap="Blues")
     matrix(
         grad_x, right, title="gradient at the input", highlight=grad_x != 0, highlight_color=ROUTED
@@ -270,7 +287,179 @@ def gradient_routing(
             shrinkB=8,
         )
         right.add_artist(arrow)
-    return left, right
+    return values, left, right
+
+
+def tie_rules(window: np.ndarray, grad: float = 1.0, axes=None):
+    """Draw one tied window and the gradient each element receives under each tie rule.
+
+    Parameters
+    ----------
+    window : ndarray
+        One (kh, kw) window whose maximum is (typically) tied.
+    grad : float, default 1.0
+        The gradient arriving at the window's output.
+    axes : list of matplotlib Axes, optional
+        Where to draw, one more than there are tie rules; a new figure if omitted.
+
+    Returns
+    -------
+    list of matplotlib Axes
+        The window, then one panel per rule, titled with the rule and its total.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> panels = tie_rules(np.array([[2., 2.], [1., 2.]]))
+    >>> [ax.get_title() for ax in panels]
+    ['window (tied maxima filled)', 'first: total 1', 'split: total 1', 'all: total 3']
+    """
+    from .ties import RULES, max_pool2d_backward_ties
+
+    plt = _pyplot()
+    window = np.asarray(window, dtype=float)
+    if window.ndim != 2:
+        raise ValueError(f"tie_rules: window must be one (kh, kw) array, but got {window.shape}")
+    if axes is None:
+        _, axes = plt.subplots(
+            1, 1 + len(RULES), figsize=(3 * (1 + len(RULES)), 3), layout="constrained"
+        )
+    axes = list(axes)
+    matrix(window, axes[0], title="window (tied maxima filled)", highlight=window == window.max())
+    for ax, rule in zip(axes[1:], RULES):
+        share = max_pool2d_backward_ties(
+            window[None], np.full((1, 1, 1), float(grad)), window.shape, rule=rule
+        )[0]
+        matrix(
+            share,
+            ax,
+            title=f"{rule}: total {_fmt(share.sum())}",
+            highlight=share != 0,
+            highlight_color=ROUTED,
+        )
+    return axes
+
+
+def network(
+    columns: Sequence,
+    edges: Sequence = (),
+    ax=None,
+    *,
+    title: str | None = None,
+    spacing: float = 3.2,
+):
+    """Draw a small network unit by unit: each unit's forward value above, its gradient below.
+
+    The style of a circuit diagram: every unit is a box whose upper line is what the forward
+    pass computed and whose lower line (red) is what the backward pass sent it.
+
+    Parameters
+    ----------
+    columns : list
+        One ``(heading, units)`` pair per layer, left to right; ``units`` lists
+        ``(name, value_text, gradient_text)`` triples, drawn top to bottom.
+    edges : list, optional
+        ``(source, target, kind)`` or ``(source, target, kind, label)`` tuples. ``source`` and
+        ``target`` are ``(column, unit)`` pairs. ``kind`` is ``"plain"`` (a weight), ``"won"``
+        (a window's winner), ``"lost"`` (a window element that lost) or ``"tied"`` (a tied
+        maximum that the tie rule passed over).
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure if omitted.
+    title : str, optional
+        Axes title.
+    spacing : float, default 3.2
+        Horizontal distance between columns.
+
+    Returns
+    -------
+    matplotlib Axes
+
+    Examples
+    --------
+    >>> ax = network([("in", [("x", "2", "1")]), ("out", [("y", "4", "1")])],
+    ...              [((0, 0), (1, 0), "plain", "w = 2")])
+    >>> len(ax.patches)  # one box per unit
+    2
+    """
+    plt = _pyplot()
+    styles = {
+        "plain": dict(color="0.55", linewidth=1.0),
+        "won": dict(color=WINNER, linewidth=2.8),
+        "lost": dict(color="0.75", linewidth=1.0, linestyle="--"),
+        "tied": dict(color=WINNER, linewidth=1.4, linestyle=":"),
+    }
+    tallest = max(len(units) for _, units in columns)
+    if ax is None:
+        _, ax = plt.subplots(
+            figsize=(spacing * len(columns) * 1.15, 0.95 * tallest + 1.2), layout="constrained"
+        )
+    width, height = 2.0, 0.74
+
+    positions = {}
+    for col, (heading, units) in enumerate(columns):
+        n = len(units)
+        for row, (name, value, gradient) in enumerate(units):
+            cx, cy = col * spacing, (n - 1) / 2 - row
+            positions[col, row] = (cx, cy)
+            ax.add_patch(
+                plt.Rectangle(
+                    (cx - width / 2, cy - height / 2),
+                    width,
+                    height,
+                    facecolor="white",
+                    edgecolor="0.3",
+                    linewidth=1.0,
+                    zorder=2,
+                )
+            )
+            ax.text(
+                cx - width / 2 + 0.08,
+                cy,
+                name,
+                ha="left",
+                va="center",
+                fontsize=9,
+                fontweight="bold",
+                zorder=3,
+            )
+            ax.text(cx + 0.2, cy + 0.15, value, ha="center", va="center", fontsize=8.5, zorder=3)
+            ax.text(
+                cx + 0.2,
+                cy - 0.17,
+                gradient,
+                ha="center",
+                va="center",
+                fontsize=8.5,
+                color="#c0392b",
+                zorder=3,
+            )
+        ax.text(
+            col * spacing, (tallest - 1) / 2 + 0.85, heading, ha="center", va="bottom", fontsize=10
+        )
+    for edge in edges:
+        (source, target, kind), label = edge[:3], (edge[3] if len(edge) > 3 else None)
+        if kind not in styles:
+            raise ValueError(f"network: edge kind must be one of {sorted(styles)}, got {kind!r}")
+        (x0, y0), (x1, y1) = positions[source], positions[target]
+        x0, x1 = x0 + width / 2, x1 - width / 2
+        ax.plot([x0, x1], [y0, y1], zorder=1, **styles[kind])
+        if label:
+            ax.text(
+                x0 + 0.7 * (x1 - x0),
+                y0 + 0.7 * (y1 - y0) + 0.1,
+                label,
+                fontsize=8,
+                ha="center",
+                va="bottom",
+                color="0.25",
+                bbox=dict(facecolor="white", edgecolor="none", pad=0.5),
+            )
+    ax.set_xlim(-width / 2 - 0.2, (len(columns) - 1) * spacing + width / 2 + 0.2)
+    ax.set_ylim(-(tallest - 1) / 2 - 0.6, (tallest - 1) / 2 + 1.3)
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title, fontsize=11)
+    return ax
 
 
 def jacobian(
@@ -317,6 +506,115 @@ def jacobian(
     if output_shape is not None:
         ax.set_yticklabels([str(i) for i in np.ndindex(*output_shape)])
     return ax
+
+
+PHASE_COLORS = ("#a0cbe8", "#ffbe7d", "#8cd17d", "#f1ce63", "#d4a6c8", "#9d7660", "#bab0ac")
+
+
+def stride_phases(size: int = 7, kernel: int = 3, stride: int = 2, window=(0, 1), axes=None):
+    """Draw an input split into its stride phases, and where one window's offsets land.
+
+    Left: a ``size`` x ``size`` input, each element coloured by its phase (row mod ``stride``,
+    column mod ``stride``), with the window of output ``window`` outlined and its kernel
+    offsets numbered in row-major order. Right: the ``stride * stride`` phases drawn apart, in
+    the same colours; each offset of the window is found in one phase, and the offsets that
+    share a phase form a block with no gaps, the same block for every window up to a shift.
+
+    Parameters
+    ----------
+    size, kernel, stride : int
+        Input side, kernel side and stride (no padding, no dilation).
+    window : (int, int)
+        Output position whose window is outlined.
+    axes : pair of matplotlib Axes, optional
+        Where to draw; a new figure with two panels by default.
+
+    Returns
+    -------
+    pair of matplotlib Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> left, right = stride_phases(size=5, kernel=2, stride=2)
+    >>> sorted(t.get_text() for t in right.texts if t.get_text().isdigit())  # one per offset
+    ['0', '1', '2', '3']
+    """
+    if stride * stride > len(PHASE_COLORS):
+        raise ValueError(f"stride_phases: stride must be at most 2, but got {stride}")
+    if not 1 <= kernel <= size:
+        raise ValueError(f"stride_phases: kernel must lie in [1, size], but got {kernel}")
+    plt = _pyplot()
+    from matplotlib.patches import Rectangle
+
+    if axes is None:
+        _, axes = plt.subplots(
+            1, 2, figsize=(9, 4), layout="constrained", gridspec_kw={"width_ratios": [1, 1.25]}
+        )
+    left, right = axes
+    a, b = window
+    top, first = a * stride, b * stride  # the window's first input element
+    offsets = {(top + i, first + j): i * kernel + j for i in range(kernel) for j in range(kernel)}
+
+    def cell(ax, x, y, phase, label=None, bold=False):
+        ax.add_patch(
+            Rectangle((x, y), 1, 1, facecolor=PHASE_COLORS[phase], edgecolor="white", lw=1.5)
+        )
+        if label is not None:
+            ax.text(
+                x + 0.5,
+                y + 0.5,
+                label,
+                ha="center",
+                va="center",
+                fontsize=9,
+                fontweight="bold" if bold else "normal",
+            )
+
+    for r in range(size):
+        for c in range(size):
+            number = offsets.get((r, c))
+            cell(left, c, r, (r % stride) * stride + c % stride, number, bold=True)
+    left.add_patch(Rectangle((first, top), kernel, kernel, fill=False, edgecolor="black", lw=2.5))
+    left.set_title(f"input {size}x{size}, coloured by phase (stride {stride})", fontsize=10)
+
+    side = -(-size // stride)  # elements of a phase along each dimension
+    gap = 1
+    for pr in range(stride):
+        for pc in range(stride):
+            phase = pr * stride + pc
+            x0, y0 = pc * (side + gap), pr * (side + gap)
+            for r in range(side):
+                for c in range(side):
+                    src = (r * stride + pr, c * stride + pc)
+                    if src[0] < size and src[1] < size:
+                        cell(right, x0 + c, y0 + r, phase, offsets.get(src), bold=True)
+            right.text(x0 + side / 2, y0 - 0.3, f"phase ({pr}, {pc})", ha="center", fontsize=9)
+            # the window's offsets in this phase: one block, starting at the window's position
+            rows = [i for i in range(kernel) if i % stride == pr]
+            cols = [j for j in range(kernel) if j % stride == pc]
+            if rows and cols:
+                right.add_patch(
+                    Rectangle(
+                        (x0 + b + cols[0] // stride, y0 + a + rows[0] // stride),
+                        len(cols),
+                        len(rows),
+                        fill=False,
+                        edgecolor="black",
+                        lw=2.5,
+                    )
+                )
+    right.set_title("the phases: each offset of the window is in one", fontsize=10, pad=16)
+    for ax in (left, right):
+        ax.set_aspect("equal")
+        ax.autoscale_view()
+        ax.invert_yaxis()
+        ax.axis("off")
+    return left, right
+
+
+__all__ += ["stride_phases"]
 
 
 def fractional_windows(

@@ -248,8 +248,13 @@ def max_unpool(x, indices, output_shape, *, ndim=2):
 
 
 def lp_pool(x, norm_type, kernel_size, stride=None, ceil_mode=False, *, ndim=2):
-    """Lp pooling by loops, as PyTorch defines it: an average of ``x**p`` times the kernel size,
-    to the power ``1/p`` (the average divides by the in-bounds part of a ceil_mode window).
+    """Lp pooling by loops, as PyTorch defines it: ``(area / count * sum x**p) ** (1/p)`` per
+    window, with ``count`` its in-bounds elements (``area / count > 1`` only for a ceil_mode
+    window clipped at the edge: PyTorch averages ``x**p`` there and multiplies by the area).
+
+    Each window's sum is taken in Python floats (float64) without scaling: fine for the
+    moderate p and values of the tests. Negative elements follow
+    :func:`pooling_lab.generalized.lp_pool2d`'s rule (p = 1 or an even integer p only).
 
     Examples
     --------
@@ -257,9 +262,24 @@ def lp_pool(x, norm_type, kernel_size, stride=None, ceil_mode=False, *, ndim=2):
     >>> lp_pool(np.array([[[3., 4.], [0., 0.]]]), 2, 2)
     array([[[5.]]])
     """
-    averaged = avg_pool(np.asarray(x) ** norm_type, kernel_size, stride, 0, ceil_mode, ndim=ndim)
-    area = math.prod(make_window("reference.lp_pool", ndim, kernel_size, stride, 0).kernel)
-    return (averaged * area) ** (1.0 / norm_type)
+    from .generalized import _check_signs, _norm  # the argument rules, shared
+
+    p = _norm("reference.lp_pool", norm_type)
+    win = make_window("reference.lp_pool", ndim, kernel_size, stride, 0, 1, ceil_mode)
+    x = check_array("reference.lp_pool", "input", x, ndim, integers=False)
+    _check_signs("reference.lp_pool", x, p)
+    spatial, out_shape = _shape("reference.lp_pool", x, win)
+    output = np.zeros(x.shape[:-ndim] + out_shape, dtype=x.dtype)
+    for lead, plane in _planes(x, ndim):
+        for out_pos in np.ndindex(*out_shape):
+            values = [
+                float(plane[c])
+                for c in _window(out_pos, win.kernel, win.stride, win.padding, win.dilation)
+                if _inside(c, spatial)
+            ]
+            total = sum(v**p for v in values) * math.prod(win.kernel) / len(values)
+            output[lead + out_pos] = total ** (1 / p)
+    return output
 
 
 def lse_pool(

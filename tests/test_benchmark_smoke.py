@@ -26,18 +26,36 @@ def test_benchmark_runs_on_tiny_shapes(tmp_path):
     run_benchmark("bench_pooling.py", "--quick", "--repeats", "2", "--out", str(out))
     report = json.loads(out.read_text())
     assert report["machine"]["cores"] >= 1 and report["dtype"] == "float32"
+    assert "shared" in report["machine"]
     assert [c["config"] for c in report["configs"]] == ["1q", "5q"]
-    for config in report["configs"]:
-        for kind in ("max", "avg"):
+    assert [c["config"] for c in report["configs_3d"]] == ["3dq"]
+    for config in report["configs"] + report["configs_3d"]:
+        kinds = ("max", "avg") if config in report["configs"] else ("max",)
+        for kind in kinds:
             assert config[kind]["pooling_lab_ms"] > 0
             assert config[kind]["peak_extra_memory_x_input"] > 0
-    assert report["reference_speedup"][0]["speedup"] > 0
+        mx = config["max"]
+        assert mx["pooling_lab_functional_ms"] > 0 and mx["copy_gb_per_s"] > 0
+        if "torch_1_thread_ms" in mx:  # torch installed: both layouts, both thread counts
+            for layout in ("", "channels_last_"):
+                for threads in ("1_thread", "default"):
+                    assert mx[f"ratio_vs_torch_{layout}{threads}"] > 0
+    (case,) = report["reference"]["cases"]
+    assert case["speedup"] > 0 and case["us_per_element_visit"] > 0
+    assert set(report["reference"]["scalar_costs_ns"]) >= {
+        "numpy_scalar_index",
+        "numpy_isnan_on_scalar",
+    }
 
 
 def test_committed_results_describe_the_machine():
     report = json.loads((ROOT / "benchmarks" / "results" / "pooling.json").read_text())
-    assert {"cpu", "cores", "numpy", "torch"} <= set(report["machine"])
+    assert {"cpu", "cores", "numpy", "torch", "shared"} <= set(report["machine"])
     assert [c["config"] for c in report["configs"]] == ["1", "2", "3", "4", "5"]
+    assert [c["config"] for c in report["configs_3d"]] == ["3d"]
+    # the loop reference's speed-up divides by the main table's own median
+    (five,) = [c for c in report["reference"]["cases"] if c["config"] == "5"]
+    assert five["pooling_lab_ms"] == report["configs"][4]["max"]["pooling_lab_ms"]
 
 
 def test_cnn_benchmark_runs_quickly(tmp_path):

@@ -275,3 +275,136 @@ def test_lse_pool_backward_checker_names_an_extra_factor():
     report = ex.check_lse_pool_backward(divided_by_t)
     assert report.misconception == "lse_extra_factor"
     assert "cancel" in repr(report)
+
+
+# ---------------------------------------------------------------------------------------------
+# Hints that fit the code the learner wrote (issue 10, section 6)
+
+
+def test_max2_last_tie_hint_fits_a_strict_comparison():
+    def max2_strict(a, b, g):  # the learner wrote ">" where the exercise needs ">="
+        a_wins = a > b
+        return g * a_wins, g * ~a_wins
+
+    report = ex.check_max2_backward(max2_strict)
+    assert report.misconception == "last_tie"
+    assert "a >= b" in report.hint
+    assert "> rather than >=" not in report.hint and "not >=" not in report.hint
+
+
+def test_pool_last_tie_hint_speaks_of_scanning():
+    report = ex.check_max_pool_backward(lambda x, g, k, s: backward(x, g, k, s, pick="last"))
+    assert report.misconception == "last_tie"
+    assert "strictly larger" in report.hint and "np.argmax" in report.hint
+
+
+@pytest.mark.parametrize(
+    "relu",
+    [
+        lambda x, g: g * (x >= 0),
+        lambda x, g: np.where(x >= 0, g, np.zeros_like(g)),
+        lambda x, g: g * (x > 0) + g * (x == 0),
+    ],
+)
+def test_relu_slope_one_at_zero_is_named_as_the_convention(relu):
+    report = ex.check_relu_backward(relu)
+    assert report.misconception == "relu_at_zero", repr(report)
+    assert "x > 0" in report.hint and "x >= 0" in report.hint
+
+
+def test_relu_checker_has_no_unreachable_misconception():
+    # Multiplying ReLU's backward by its own derivative once more changes nothing (the mask is
+    # 0/1), so the checker must accept it rather than pretend to name an "activation" mistake.
+    report = ex.check_relu_backward(lambda x, g: g * (x > 0) * (x > 0))
+    assert report.passed
+
+
+def test_max_pool_backward_buffered_fancy_index_add_is_named():
+    def vectorised(x, g, k, s, add_at=False):
+        rows, cols = [], []
+        for _, _, r0, c0 in windows(x, k, s):
+            r, c = np.unravel_index(np.argmax(x[r0 : r0 + k, c0 : c0 + k]), (k, k))
+            rows.append(r0 + r)
+            cols.append(c0 + c)
+        grad = np.zeros_like(x)
+        if add_at:
+            np.add.at(grad, (np.array(rows), np.array(cols)), g.ravel())
+        else:
+            grad[rows, cols] += g.ravel()  # buffered: a repeated (row, col) is written once
+        return grad
+
+    report = ex.check_max_pool_backward(vectorised)
+    assert report.misconception == "overwrite"
+    assert "np.add.at" in report.hint and "buffered" in report.hint
+    assert ex.check_max_pool_backward(lambda *a: vectorised(*a, add_at=True)).passed
+
+
+def test_all_ties_hint_counts_t_times():
+    report = ex.check_max_pool_backward(lambda x, g, k, s: backward(x, g, k, s, share="ties"))
+    assert "t times" in report.hint and "twice" not in report.hint
+
+
+@pytest.mark.parametrize(
+    "wrong, name",
+    [
+        (lambda x, W, g: (g @ W.T * 2, x.T @ g, g.sum(axis=0)), "grad_x"),
+        (lambda x, W, g: (g @ W.T, x.T @ g / len(x), g.sum(axis=0)), "grad_W"),
+        (lambda x, W, g: (g @ W.T, x.T @ g, g.mean(axis=0)), "grad_b"),
+    ],
+)
+def test_dense_checker_shows_the_wrong_result(wrong, name):
+    report = ex.check_dense_backward(wrong)
+    assert not report.passed and report.misconception is None
+    assert report.message.startswith(f"wrong values in {name} ")
+
+
+def test_output_size_drop_boundary_catches_the_padded_length():
+    def drop_against_padded_length(L, k, s, p, d, ceil):  # L + 2p where PyTorch uses L + p
+        span = L + 2 * p - d * (k - 1) - 1
+        n = (-(-span // s) if ceil else span // s) + 1
+        if ceil and (n - 1) * s >= L + 2 * p:
+            n -= 1
+        return n
+
+    report = ex.check_output_size(drop_against_padded_length)
+    assert report.misconception == "ceil_no_drop"
+    assert "L=3" in report.message
+
+
+def test_max_pool_forward_rounding_up_is_named():
+    def rounded_up(x, k, s, p):
+        padded = np.full((x.shape[0] + 2 * p, x.shape[1] + 2 * p), -np.inf, dtype=x.dtype)
+        padded[p : p + x.shape[0], p : p + x.shape[1]] = x
+        out_h = -(-(padded.shape[0] - k) // s) + 1  # ceil: keeps a partial last window
+        out_w = -(-(padded.shape[1] - k) // s) + 1
+        out = np.empty((out_h, out_w), dtype=x.dtype)
+        for i in range(out_h):
+            for j in range(out_w):
+                out[i, j] = padded[i * s : i * s + k, j * s : j * s + k].max()
+        return out
+
+    report = ex.check_max_pool_forward(rounded_up)
+    assert report.misconception == "rounded_up", repr(report)
+
+
+def test_max_pool_forward_ignored_padding_is_named():
+    report = ex.check_max_pool_forward(lambda x, k, s, p: forward(x, k, s, 0))
+    assert report.misconception == "no_padding", repr(report)
+    assert "-inf" in report.hint
+
+
+def test_output_size_ignored_padding_is_named():
+    def no_padding(L, k, s, p, d, ceil):
+        return (L - d * (k - 1) - 1) // s + 1
+
+    report = ex.check_output_size(no_padding)
+    assert report.misconception == "no_padding", repr(report)
+
+
+def test_max2_tie_given_to_nobody_is_named():
+    report = ex.check_max2_backward(lambda a, b, g: (g * (a > b), g * (b > a)))
+    assert report.misconception == "tie_dropped" and "a >= b" in report.hint
+
+
+def test_relu_sign_is_named():
+    assert ex.check_relu_backward(lambda x, g: g * np.sign(x)).misconception == "relu_sign"

@@ -132,7 +132,8 @@ def test_winner_codes_are_positions_when_they_fit_a_byte():
         ((2, 3, 4, 300), dict(kernel_size=2)),  # position 301 does not fit a byte
         ((2, 2, 1, 1), dict(kernel_size=3, padding=1)),  # window wider than the 1x1 input
         ((2, 2, 3, 2), dict(kernel_size=2, stride=1, dilation=(1, 2), padding=(0, 1))),
-        ((1, 2, 40, 40), dict(kernel_size=16, stride=8)),  # 256 offsets: uint32 numbers
+        ((1, 2, 40, 40), dict(kernel_size=16, stride=8)),  # 256 offsets: numbers 0..255
+        ((1, 2, 40, 40), dict(kernel_size=17, stride=8)),  # 289 offsets: uint32 numbers
     ],
 )
 def test_winner_codes_are_offset_numbers_otherwise(shape, kw):
@@ -140,6 +141,8 @@ def test_winner_codes_are_offset_numbers_otherwise(shape, kw):
     x = rng.integers(-2, 3, shape).astype(np.float64)
     plan = plan_of(x, 2, **kw)
     assert not plan.direct
+    # a byte holds offset numbers up to 255, that is every kernel up to 16 x 16
+    assert plan.code_dtype == (np.uint8 if len(plan.codes) <= 256 else np.uint32)
     check_max_layer(x, 2, **kw)
 
 
@@ -228,3 +231,146 @@ def test_signed_zeros_keep_the_first_maximum(dtype, order, monkeypatch):
         ref_out, ref_idx = R.max_pool(x, **kw)
         np.testing.assert_array_equal(idx, ref_idx)
         np.testing.assert_array_equal(np.signbit(out), np.signbit(ref_out))
+
+
+# ---------------------------------------------------------------------------------------------
+# The functional backward: user-given indices, which may repeat a position
+
+
+def add_at_truth(g: np.ndarray, idx: np.ndarray, spatial: tuple[int, ...]) -> np.ndarray:
+    """The scatter-add written the obvious way: np.add.at over every plane."""
+    batch, plane = g.shape[0], int(np.prod(spatial))
+    result = np.zeros((batch, plane), dtype=g.dtype)
+    rows = np.arange(batch)[:, None]
+    np.add.at(result, (rows, idx.reshape(batch, -1)), g.reshape(batch, -1))
+    return result.reshape((batch,) + tuple(spatial))
+
+
+@pytest.mark.parametrize("block", [40, 1 << 16])
+@given(
+    planes=st.integers(1, 7),
+    size=st.integers(1, 12),
+    outputs=st.integers(1, 9),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_functional_backward_equals_add_at_for_any_indices(block, planes, size, outputs, seed):
+    """Arbitrary valid indices, repeated or not, plane by plane and block by block."""
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, size, (planes, outputs))
+    if rng.random() < 0.5:  # half the cases: positions that never repeat within a plane
+        outputs = min(outputs, size)
+        idx = np.stack([rng.permutation(size)[:outputs] for _ in range(planes)])
+    g = rng.standard_normal(idx.shape)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_phases, "BLOCK_ELEMENTS", block)
+        grad = pl.functional.max_pool1d_backward(g, idx, (planes, size))
+    np.testing.assert_array_equal(grad, add_at_truth(g, idx, (size,)))
+
+
+def test_functional_backward_sums_repeated_indices(tiny_blocks):
+    """One plane among many repeats a position: its block must still add, the others assign."""
+    x = np.random.default_rng(8).standard_normal((6, 4, 8, 8))
+    out, idx = pl.functional.max_pool2d(x, 2, return_indices=True)
+    idx = idx.copy()
+    idx[3, 2, 0, :] = 9  # four windows of one plane all claim position 9
+    g = np.arange(1.0, out.size + 1).reshape(out.shape)
+    grad = pl.functional.max_pool2d_backward(g, idx, x.shape)
+    assert grad[3, 2].reshape(-1)[9] == g[3, 2, 0, :].sum()
+    np.testing.assert_array_equal(
+        grad, add_at_truth(g.reshape(24, 4, 4), idx, (8, 8)).reshape(x.shape)
+    )
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int64, np.uint8, np.uint64])
+def test_functional_backward_takes_any_integer_indices(dtype):
+    x = np.random.default_rng(9).standard_normal((2, 3, 6, 6)).astype(np.float32)
+    for kw in (dict(kernel_size=2), dict(kernel_size=3, stride=1)):
+        out, idx = pl.functional.max_pool2d(x, **kw, return_indices=True)
+        g = np.random.default_rng(10).standard_normal(out.shape).astype(np.float32)
+        grad = pl.functional.max_pool2d_backward(g, idx.astype(dtype), x.shape)
+        layer = pl.MaxPool2d(**kw)
+        layer.forward(x)
+        np.testing.assert_array_equal(grad, layer.backward(g))
+        assert grad.dtype == np.float32
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int32, np.int64])
+@pytest.mark.parametrize("bad", [-1, -128, 16])
+def test_out_of_range_indices_of_any_width_are_refused(dtype, bad):
+    """The range check is one pass over the indices viewed as unsigned: negatives included."""
+    idx = np.zeros((1, 2, 2), dtype=dtype)
+    idx[0, 1, 0] = bad
+    with pytest.raises(ValueError, match=rf"indices must lie in \[0, 16\).*found index {bad}"):
+        pl.functional.max_pool2d_backward(np.ones((1, 2, 2)), idx, (1, 4, 4))
+
+
+# ---------------------------------------------------------------------------------------------
+# Three spatial dimensions, through the N-d layer and functional helpers, against torch
+
+# pl.MaxPool3d is being added; until then the N-d layer with n = 3 is what it will be.
+MaxPool3d = getattr(pl, "MaxPool3d", None) or type("MaxPool3d", (pl.layers._MaxPoolNd,), {"_n": 3})
+
+
+@pytest.mark.parametrize(
+    "shape, kw",
+    [
+        ((2, 3, 6, 8, 8), dict(kernel_size=2)),  # exact tiling, the benchmark's geometry
+        ((2, 3, 7, 9, 8), dict(kernel_size=3, stride=2, padding=1)),  # overlapping, padded
+        ((1, 2, 5, 6, 7), dict(kernel_size=(2, 3, 2), stride=(2, 1, 3), dilation=(1, 2, 1))),
+    ],
+)
+def test_three_dimensions_match_torch(shape, kw):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(11)
+    x = rng.integers(-3, 4, shape).astype(np.float32)  # many ties
+    layer = MaxPool3d(**kw, return_indices=True)
+    out, idx = layer.forward(x)
+    g = rng.standard_normal(out.shape).astype(np.float32)
+    grad = layer.backward(g)
+    t = torch.tensor(x, requires_grad=True)
+    t_out, t_idx = torch.nn.functional.max_pool3d(t, **kw, return_indices=True)
+    t_out.backward(torch.tensor(g))
+    np.testing.assert_array_equal(out, t_out.detach().numpy())
+    np.testing.assert_array_equal(idx, t_idx.numpy())
+    np.testing.assert_allclose(grad, t.grad.numpy(), rtol=1e-6, atol=1e-6)
+    # the functional path: int64 indices, then the backward from them alone
+    f_out, f_idx = functional_3d(x, kw)
+    np.testing.assert_array_equal(f_out, out)
+    np.testing.assert_array_equal(f_idx, idx)
+    if hasattr(pl.functional, "max_pool3d_backward"):
+        f_grad = pl.functional.max_pool3d_backward(g, f_idx, x.shape)
+    else:
+        f_grad = pl.functional._max_pool_backward("max_pool3d_backward", 3, g, f_idx, x.shape)
+    np.testing.assert_allclose(f_grad, t.grad.numpy(), rtol=1e-6, atol=1e-6)
+
+
+def functional_3d(x, kw):
+    """max_pool3d(..., return_indices=True): the public function once it exists, else the N-d
+    helper that the 2-D functions wrap."""
+    if hasattr(pl.functional, "max_pool3d"):
+        return pl.functional.max_pool3d(x, **kw, return_indices=True)
+    return pl.functional._max_pool(
+        "max_pool3d",
+        3,
+        x,
+        kw["kernel_size"],
+        kw.get("stride"),
+        kw.get("padding", 0),
+        kw.get("dilation", 1),
+        False,
+        True,
+    )
+
+
+def test_stride_phase_exercise_solution():
+    """making_it_fast, exercise ex-fast-phase: 5x5 kernel, stride 2, checked against the plan."""
+    x = np.zeros((1, 9, 9), dtype=np.float32)
+    plan = plan_of(x, 2, kernel_size=5, stride=2)
+    phase_of = dict(enumerate(plan.phases))  # phase number -> (row phase, column phase)
+    number, shift = plan.shifts[3 * 5 + 4]  # offset (3, 4), row-major
+    assert phase_of[number] == (1, 0)
+    assert divmod(shift, plan.ext[1]) == (1, 2)  # (rows, columns) within the phase
+    counts = {}
+    for number, _ in plan.shifts:
+        counts[phase_of[number]] = counts.get(phase_of[number], 0) + 1
+    assert counts == {(0, 0): 9, (0, 1): 6, (1, 0): 6, (1, 1): 4}

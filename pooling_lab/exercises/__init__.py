@@ -28,11 +28,16 @@ from .part1 import (
     check_relu_backward,
     check_split_ties_backward,
 )
-from .part2 import check_avg_pool_backward, check_lse_pool_backward
+from .part2 import (
+    check_adaptive_avg_pool_backward,
+    check_avg_pool_backward,
+    check_lse_pool_backward,
+)
 
 __all__ = [
     "MISCONCEPTIONS",
     "Report",
+    "check_adaptive_avg_pool_backward",
     "check_avg_pool_backward",
     "check_dense_backward",
     "check_lse_pool_backward",

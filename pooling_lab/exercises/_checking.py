@@ -75,20 +75,23 @@ MISCONCEPTIONS = {
     ),
     "all_ties": (
         "every tied maximum received the full gradient",
-        "that counts the gradient twice "
-        "(its total grows); pick one winner, the first in row-major order, as PyTorch "
-        "does",
+        "with t tied maxima that counts the window's gradient t times (its total grows); "
+        "pick one winner, the first in row-major order, as PyTorch does",
     ),
     "last_tie": (
         "ties went to the last maximum instead of the first",
-        "that is a valid "
-        "subgradient, but PyTorch's convention (and ours) is the first maximum in "
-        "row-major window order; compare with > rather than >=",
+        "that is a valid subgradient, but PyTorch's convention (and ours) is the first "
+        "maximum in row-major window order: when you scan a window, replace the best so far "
+        "only on a strictly larger value (>, not >=), or use np.argmax, which returns the "
+        "first maximum",
     ),
     "overwrite": (
         "overlapping windows overwrote each other's gradient",
-        "an input that wins two "
-        "windows influences both outputs: add the gradients (+=), do not assign (=)",
+        "an input that wins two windows influences both outputs, so it must receive the sum "
+        "of their gradients. If you assigned (grad[r, c] = g), add (+=) instead. If you wrote "
+        "a vectorised grad[rows, cols] += g (or grad[idx] += g), that is the same bug: "
+        "NumPy's fancy-indexed += is buffered, so a repeated index is written once, not "
+        "added; use np.add.at(grad, (rows, cols), g) or np.bincount",
     ),
     "activation": (
         "the gradient was multiplied by an extra activation derivative",
@@ -104,6 +107,11 @@ MISCONCEPTIONS = {
         "gradient passed through inputs that are not positive",
         "ReLU's output does not change when a negative input moves a little: its slope there is 0",
     ),
+    "relu_at_zero": (
+        "at x == 0 the gradient was passed through (slope 1)",
+        "x == 0 is ReLU's kink, where any slope in [0, 1] is valid; the exercise asks for "
+        "PyTorch's convention, slope 0: test x > 0, not x >= 0",
+    ),
     "relu_value": (
         "the result is scaled by the input or output value",
         "ReLU's slope is 1 for "
@@ -118,6 +126,26 @@ MISCONCEPTIONS = {
         "b is added to every row, so its gradient is the sum of grad_y over rows",
     ),
     "transposed": ("grad_W is transposed", "grad_W must have W's shape (D, M): x.T @ grad_y"),
+    "no_padding": (
+        "the padding was ignored",
+        "padding adds p positions on each side (filled with -inf for max pooling), and the "
+        "windows slide over all L + 2p of them along each dimension of length L: there are "
+        "floor((L + 2p - d(k-1) - 1) / s) + 1 windows",
+    ),
+    "tie_dropped": (
+        "on a tie neither input received the gradient",
+        "at a == b the output still moves with its inputs, so the whole gradient must go "
+        "somewhere; the exercise gives it to a: make a's test true when a == b (a >= b)",
+    ),
+    "relu_sign": (
+        "negative inputs received minus the gradient",
+        "np.sign(x) is -1 for negative x, but ReLU is flat there: its slope is 0, not -1",
+    ),
+    "rounded_up": (
+        "the output size was rounded up",
+        "without ceil_mode a window must fit entirely in the padded input: the number of "
+        "windows is floor((L + 2p - k) / s) + 1, so a partial window at the end is dropped",
+    ),
     "not_divided": (
         "each input received the window's whole gradient",
         "the output is the window's sum divided by its divisor, so each input's share is "
@@ -168,10 +196,14 @@ def _call(fn, args):
     return result, None, mutated
 
 
-def _diagnose(exercise, fn, cases):
+def _diagnose(exercise, fn, cases, names=None):
     """Run every case; on the first wrong answer, name the matching misconception.
 
     ``cases`` holds (description, args, expected, {misconception key: what that mistake gives}).
+    Two special keys map a wrong *shape* to a misconception: ``"__shapes__"``, a dict from the
+    wrong shape to its key, and ``"__shape__"``, the key for any shape off by at most one.
+    ``names`` names the results of a function that returns several, so that a wrong value is
+    reported for the result that is wrong.
     """
     for description, args, expected, mistakes in cases:
         result, error, mutated = _call(fn, args)
@@ -190,7 +222,9 @@ def _diagnose(exercise, fn, cases):
                 near = g.ndim == np.ndim(w) and all(
                     abs(a - b) <= 1 for a, b in zip(g.shape, np.shape(w))
                 )
-                key = mistakes.get("__shape__", "shape") if near else "shape"
+                key = mistakes.get("__shapes__", {}).get(g.shape)
+                if key is None:
+                    key = mistakes.get("__shape__", "shape") if near else "shape"
                 return _fail(
                     exercise, key, f"{description}: got shape {g.shape}, expected {np.shape(w)}"
                 )
@@ -200,7 +234,8 @@ def _diagnose(exercise, fn, cases):
                     "dtype",
                     f"{description}: got {g.dtype}, expected {np.asarray(w).dtype}",
                 )
-        if all(np.allclose(g, w, rtol=1e-5, atol=1e-6, equal_nan=True) for g, w in zip(got, want)):
+        close = [np.allclose(g, w, rtol=1e-5, atol=1e-6, equal_nan=True) for g, w in zip(got, want)]
+        if all(close):
             continue
         for key, wrong in mistakes.items():
             if key.startswith("__"):
@@ -211,10 +246,15 @@ def _diagnose(exercise, fn, cases):
                 for g, b in zip(got, wrong)
             ):
                 return _fail(exercise, key, description)
+        wrong_at = close.index(False)
+        what = (
+            names[wrong_at] if names else ("the result" if len(want) == 1 else f"result {wrong_at}")
+        )
         return Report(
             exercise,
             False,
-            f"wrong values ({description}); expected\n{want[0]!r}\nbut got\n{got[0]!r}",
+            f"wrong values in {what} ({description}); expected\n{want[wrong_at]!r}\n"
+            f"but got\n{got[wrong_at]!r}",
             None,
             "work the case out by hand and compare",
         )

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 
 from .. import functional as F
 from ._checking import Report, _call, _diagnose, _fail
+
+# The pooling checkers' last_tie hint speaks of scanning a window; a learner of max2_backward
+# wrote a comparison of two arrays instead, so the hint must speak of that comparison.
+_MAX2_LAST_TIE_HINT = (
+    "that is a valid subgradient, but the exercise (like PyTorch's first-maximum rule) gives "
+    "a tie to a, the first argument: whatever decides that a wins must be true when a == b, "
+    "that is a >= b (equivalently, not b > a), and b then gets the rest"
+)
 
 # ---------------------------------------------------------------------------------------------
 # Chapter 2: a dense layer
@@ -34,7 +43,7 @@ def check_dense_backward(fn: Callable) -> Report:
     }
     cases = [("x of shape (3, 4), W of shape (4, 2)", (x, W, g), right, mistakes)]
     # The last case checks that the transposed grad_W is named even though its shape is wrong.
-    report = _diagnose("check_dense_backward", fn, cases)
+    report = _diagnose("check_dense_backward", fn, cases, names=("grad_x", "grad_W", "grad_b"))
     if report.misconception == "shape":
         result, _, _ = _call(fn, (x, W, g))
         if isinstance(result, tuple) and len(result) == 3 and np.shape(result[1]) == (2, 4):
@@ -63,18 +72,25 @@ def check_relu_backward(fn: Callable) -> Report:
     x = np.array([-2.0, -0.5, 0.5, 3.0])
     g = np.array([1.0, 2.0, 3.0, 4.0])
     right = F.relu_backward(g, x)
-    mistakes = {"relu_negative": g, "relu_value": g * F.relu(x), "activation": g * (x > 0) * x}
+    mistakes = {"relu_negative": g, "relu_value": g * F.relu(x), "relu_sign": g * np.sign(x)}
     x32 = np.array([[1.5, -1.0], [0.0, 2.0]], dtype=np.float32)
     g32 = np.ones((2, 2), dtype=np.float32)
+    # Every case that holds an x == 0 names slope 1 there ("x >= 0") first, whichever case a
+    # learner's code meets first, before the broader "passes negatives" diagnosis.
     cases = [
         ("mixed signs", (x, g), right, mistakes),
         ("all positive, values far from 1", (x + 5, g), g, {"relu_value": g * (x + 5)}),
-        ("a 2-D float32 array", (x32, g32), F.relu_backward(g32, x32), {}),
+        (
+            "a 2-D float32 array with a 0",
+            (x32, g32),
+            F.relu_backward(g32, x32),
+            {"relu_at_zero": g32 * (x32 >= 0)},
+        ),
         (
             "x exactly 0 (PyTorch gives 0)",
             (np.zeros(2), np.ones(2)),
             np.zeros(2),
-            {"relu_negative": np.ones(2)},
+            {"relu_at_zero": np.ones(2)},
         ),
     ]
     return _diagnose("check_relu_backward", fn, cases)
@@ -114,10 +130,14 @@ def check_max2_backward(fn: Callable) -> Report:
             {
                 "all_ties": (np.array([6.0]), np.array([6.0])),
                 "last_tie": (np.array([0.0]), np.array([6.0])),
+                "tie_dropped": (np.array([0.0]), np.array([0.0])),
             },
         ),
     ]
-    return _diagnose("check_max2_backward", fn, cases)
+    report = _diagnose("check_max2_backward", fn, cases)
+    if report.misconception == "last_tie":
+        report = replace(report, hint=_MAX2_LAST_TIE_HINT)
+    return report
 
 
 # ---------------------------------------------------------------------------------------------
@@ -145,11 +165,16 @@ def check_output_size(fn: Callable) -> Report:
     cases = []
     for args in [
         (6, 2, 2, 0, 1, False),
+        # Padding 2 early: ignoring padding then gives a count that no other mistake gives.
+        (8, 3, 1, 2, 1, False),
         (7, 3, 2, 1, 1, False),
         (9, 3, 1, 0, 2, False),
         (5, 2, 2, 0, 1, True),
         (6, 3, 3, 1, 1, True),
         (7, 2, 3, 1, 1, True),
+        # On the drop boundary: the third window would start at padded position 4, the right
+        # padding, so it is dropped. A drop test against L + 2p instead of L + p keeps it.
+        (3, 2, 2, 1, 1, True),
     ]:
         L, k, s, p, d, ceil = args
         right = np.array(_size(*args))
@@ -157,6 +182,8 @@ def check_output_size(fn: Callable) -> Report:
             "off_by_one": np.array((L + 2 * p - d * (k - 1) - 1) // s),
             "no_dilation": np.array(_size(L, k, s, p, 1, ceil)),
         }
+        if p:
+            mistakes["no_padding"] = np.array(_size(L, k, s, 0, d, ceil))
         if ceil:
             mistakes["ceil_no_drop"] = np.array(-(-(L + 2 * p - d * (k - 1) - 1) // s) + 1)
             mistakes["off_by_one"] = np.array(-(-(L + 2 * p - d * (k - 1) - 1) // s))
@@ -186,15 +213,22 @@ def check_max_pool_forward(fn: Callable) -> Report:
     rng = np.random.default_rng(4)
     plain = rng.permutation(36).reshape(6, 6).astype(np.float64)
     negative = -1.0 - rng.permutation(25).reshape(5, 5).astype(np.float64)
-    odd = rng.standard_normal((7, 5)).astype(np.float32)
+    odd = rng.standard_normal((8, 6)).astype(np.float32)
     cases = []
     for description, x, k, s, p in [
         ("6x6, kernel 2, stride 2", plain, 2, 2, 0),
-        ("7x5 float32, kernel 3, stride 2 (sizes that do not divide)", odd, 3, 2, 0),
+        ("8x6 float32, kernel 3, stride 2 (sizes that do not divide)", odd, 3, 2, 0),
         ("5x5 all negative, kernel 3, stride 2, padding 1", negative, 3, 2, 1),
     ]:
         right = F.max_pool2d(x[None], k, s, p)[0]
-        mistakes = {"__shape__": "off_by_one"}
+        # Rounding (H + 2p - k) / s up instead of down adds a partial window at the end.
+        ceil = tuple(-(-(n + 2 * p - k) // s) + 1 for n in x.shape)
+        unpadded = tuple((n - k) // s + 1 for n in x.shape)
+        mistakes = {"__shape__": "off_by_one", "__shapes__": {}}
+        if ceil != right.shape:
+            mistakes["__shapes__"][ceil] = "rounded_up"
+        if p and unpadded != right.shape:
+            mistakes["__shapes__"][unpadded] = "no_padding"
         if p:
             mistakes["zero_padding"] = _zero_padded_max(x, k, s, p)
         cases.append((description, (x, k, s, p), right, mistakes))

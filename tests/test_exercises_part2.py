@@ -1,0 +1,276 @@
+"""Part 2 checkers against learner-style solutions: each wrong one is named, with a fitting hint.
+
+The solutions below are written the way a learner would write them (plain loops), each with one
+mistake, independently of the checker's own models of those mistakes. ``avg_right``,
+``lse_right`` and ``adaptive_right`` are the solutions printed in book/beyond_max.ipynb, so
+the chapter's solutions are run and checked here.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from pooling_lab import exercises as ex
+
+# ---------------------------------------------------------------------------------------------
+# Average pooling: the chapter's solution
+
+
+def avg_right(grad_output, input_shape, kernel_size, stride, padding, count_include_pad):
+    k, pad = kernel_size, padding
+    h, w = input_shape
+    grad = np.zeros((h + 2 * pad, w + 2 * pad), dtype=grad_output.dtype)
+    for row in range(grad_output.shape[0]):
+        for col in range(grad_output.shape[1]):
+            r, c = row * stride, col * stride
+            if count_include_pad:
+                divisor = k * k
+            else:
+                rows = min(r + k, pad + h) - max(r, pad)
+                cols = min(c + k, pad + w) - max(c, pad)
+                divisor = rows * cols
+            grad[r : r + k, c : c + k] += grad_output[row, col] / divisor
+    return grad[pad : pad + h, pad : pad + w]
+
+
+def test_the_chapters_avg_solution_passes():
+    assert ex.check_avg_pool_backward(avg_right).passed
+
+
+# ---------------------------------------------------------------------------------------------
+# Log-sum-exp pooling
+
+
+def lse_right(x, grad_output, kernel_size, temperature):
+    k = kernel_size
+    grad = np.zeros_like(x)
+    for i in range(grad_output.shape[0]):
+        for j in range(grad_output.shape[1]):
+            z = x[i * k : i * k + k, j * k : j * k + k] / temperature
+            e = np.exp(z - z.max())
+            grad[i * k : i * k + k, j * k : j * k + k] = grad_output[i, j] * e / e.sum()
+    return grad
+
+
+def lse_plane_shift(x, grad_output, kernel_size, temperature):
+    k = kernel_size
+    z = x / temperature
+    z = z - z.max()  # shift once, for the whole plane
+    grad = np.zeros_like(x)
+    for i in range(grad_output.shape[0]):
+        for j in range(grad_output.shape[1]):
+            e = np.exp(z[i * k : i * k + k, j * k : j * k + k])
+            grad[i * k : i * k + k, j * k : j * k + k] = grad_output[i, j] * e / e.sum()
+    return grad
+
+
+def lse_mean_shift(x, grad_output, kernel_size, temperature):
+    k = kernel_size
+    grad = np.zeros_like(x)
+    for i in range(grad_output.shape[0]):
+        for j in range(grad_output.shape[1]):
+            z = x[i * k : i * k + k, j * k : j * k + k] / temperature
+            e = np.exp(z - z.mean())  # centre the exponents instead of capping them
+            grad[i * k : i * k + k, j * k : j * k + k] = grad_output[i, j] * e / e.sum()
+    return grad
+
+
+def lse_unshifted(x, grad_output, kernel_size, temperature):
+    k = kernel_size
+    grad = np.zeros_like(x)
+    for i in range(grad_output.shape[0]):
+        for j in range(grad_output.shape[1]):
+            e = np.exp(x[i * k : i * k + k, j * k : j * k + k] / temperature)
+            grad[i * k : i * k + k, j * k : j * k + k] = grad_output[i, j] * e / e.sum()
+    return grad
+
+
+def lse_shift_by_max_x(x, grad_output, kernel_size, temperature):
+    k = kernel_size
+    grad = np.zeros_like(x)
+    for i in range(grad_output.shape[0]):
+        for j in range(grad_output.shape[1]):
+            v = x[i * k : i * k + k, j * k : j * k + k]
+            e = np.exp(v / temperature - v.max())  # shifted by max(x), not by max(x / T)
+            grad[i * k : i * k + k, j * k : j * k + k] = grad_output[i, j] * e / e.sum()
+    return grad
+
+
+def lse_through_naive_output(x, grad_output, kernel_size, temperature):
+    k = kernel_size
+    grad = np.zeros_like(x)
+    for i in range(grad_output.shape[0]):
+        for j in range(grad_output.shape[1]):
+            v = x[i * k : i * k + k, j * k : j * k + k]
+            y = temperature * np.log(np.exp(v / temperature).sum())  # the output, as written
+            weights = np.exp((v - y) / temperature)  # dy/dx = exp((x - y) / T)
+            grad[i * k : i * k + k, j * k : j * k + k] = grad_output[i, j] * weights
+    return grad
+
+
+def lse_through_stable_output(x, grad_output, kernel_size, temperature):
+    # the same idea with y computed stably is a right answer
+    k = kernel_size
+    grad = np.zeros_like(x)
+    for i in range(grad_output.shape[0]):
+        for j in range(grad_output.shape[1]):
+            v = x[i * k : i * k + k, j * k : j * k + k]
+            m = v.max()
+            y = m + temperature * np.log(np.exp((v - m) / temperature).sum())
+            weights = np.exp((v - y) / temperature)
+            grad[i * k : i * k + k, j * k : j * k + k] = grad_output[i, j] * weights
+    return grad
+
+
+def lse_times_t(x, grad_output, kernel_size, temperature):
+    # "y = T * log(...)", so the learner keeps the outer T and forgets the inner 1/T
+    return temperature * lse_right(x, grad_output, kernel_size, temperature)
+
+
+def lse_divided_by_t(x, grad_output, kernel_size, temperature):
+    # the learner keeps the inner 1/T from d(x/T)/dx and forgets the outer T
+    return lse_right(x, grad_output, kernel_size, temperature) / temperature
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize(
+    "solution, key, words",
+    [
+        (lse_right, None, ""),
+        (lse_through_stable_output, None, ""),
+        (lse_shift_by_max_x, "lse_unscaled_shift", "z = x / T first"),
+        (lse_through_naive_output, "lse_naive_output", "Compute y with the shift"),
+        (lse_plane_shift, "lse_plane_shift", "each window's own maximum"),
+        (lse_mean_shift, "lse_mean_shift", "mean"),
+        (lse_unshifted, "lse_overflow", "subtract the window's maximum"),
+        (lse_times_t, "lse_times_t", "multiplying by T"),
+        (lse_divided_by_t, "lse_extra_factor", "dividing by T"),
+    ],
+    ids=lambda v: getattr(v, "__name__", str(v)),
+)
+def test_lse_checker_names_each_learner_mistake(solution, key, words):
+    report = ex.check_lse_pool_backward(solution)
+    assert report.passed is (key is None), repr(report)
+    assert report.misconception == key
+    assert words in repr(report)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_lse_checker_cases_are_where_the_mistakes_show():
+    # the plane-shift mistake passes every case until the mixed-magnitude one
+    report = ex.check_lse_pool_backward(lse_plane_shift)
+    assert "one window near 1000, the others near 0" in report.message
+    # the mean shift survives values near 1000 and only breaks on a wide float32 window
+    report = ex.check_lse_pool_backward(lse_mean_shift)
+    assert "float32" in report.message and "spanning -60 to 60" in report.message
+    # shifting by max(x) instead of max(x / T) survives T >= 0.5 and breaks at T = 0.25
+    report = ex.check_lse_pool_backward(lse_shift_by_max_x)
+    assert "T = 0.25" in report.message and "max(x), not" in report.message
+    # the naive output overflows (to inf, weights 0, not nan) first on values near 1000
+    report = ex.check_lse_pool_backward(lse_through_naive_output)
+    assert "around 1000" in report.message and "0 everywhere" in report.message
+    # both factor mistakes show at the first T != 1, with the misconception named
+    assert "multiplied by T" in repr(ex.check_lse_pool_backward(lse_times_t))
+    assert "divided by T" in repr(ex.check_lse_pool_backward(lse_divided_by_t))
+
+
+def test_lse_checker_holds_float32_answers_to_the_true_value():
+    def float64_inside(x, grad_output, kernel_size, temperature):  # right, cast back at the end
+        return lse_right(x.astype(np.float64), grad_output, kernel_size, temperature).astype(
+            x.dtype
+        )
+
+    assert ex.check_lse_pool_backward(float64_inside).passed
+
+
+# ---------------------------------------------------------------------------------------------
+# Adaptive average pooling
+
+
+def adaptive_right(grad_output, input_length):
+    n, length = len(grad_output), input_length
+    grad = np.zeros(length, dtype=grad_output.dtype)
+    for i in range(n):
+        start = (i * length) // n
+        end = math.ceil((i + 1) * length / n)
+        grad[start:end] += grad_output[i] / (end - start)
+    return grad
+
+
+def adaptive_nominal(grad_output, input_length):
+    n, length = len(grad_output), input_length
+    grad = np.zeros(length, dtype=grad_output.dtype)
+    for i in range(n):
+        start = (i * length) // n
+        end = math.ceil((i + 1) * length / n)
+        grad[start:end] += grad_output[i] / (length / n)  # the average bin size
+    return grad
+
+
+def adaptive_assign(grad_output, input_length):
+    n, length = len(grad_output), input_length
+    grad = np.zeros(length, dtype=grad_output.dtype)
+    for i in range(n):
+        start = (i * length) // n
+        end = math.ceil((i + 1) * length / n)
+        grad[start:end] = grad_output[i] / (end - start)
+    return grad
+
+
+def adaptive_floor(grad_output, input_length):
+    n, length = len(grad_output), input_length
+    grad = np.zeros(length, dtype=grad_output.dtype)
+    for i in range(n):
+        start = (i * length) // n
+        end = ((i + 1) * length) // n  # rounds the end down: a partition, no overlap
+        grad[start:end] += grad_output[i] / max(end - start, 1)
+    return grad
+
+
+def adaptive_whole(grad_output, input_length):
+    n, length = len(grad_output), input_length
+    grad = np.zeros(length, dtype=grad_output.dtype)
+    for i in range(n):
+        start = (i * length) // n
+        end = math.ceil((i + 1) * length / n)
+        grad[start:end] += grad_output[i]
+    return grad
+
+
+@pytest.mark.parametrize(
+    "solution, key, words",
+    [
+        (adaptive_right, None, ""),
+        (adaptive_nominal, "adaptive_nominal_divisor", "g[i] / (end - start)"),
+        (adaptive_assign, "adaptive_overwrite", "add (+=)"),
+        (adaptive_floor, "adaptive_floor_bins", "end rounds up"),
+        (adaptive_whole, "adaptive_not_divided", "divided by the bin's length"),
+    ],
+    ids=lambda v: getattr(v, "__name__", str(v)),
+)
+def test_adaptive_checker_names_each_learner_mistake(solution, key, words):
+    report = ex.check_adaptive_avg_pool_backward(solution)
+    assert report.passed is (key is None), repr(report)
+    assert report.misconception == key
+    assert words in repr(report)
+
+
+def test_adaptive_checker_reports_dtype_and_mutation():
+    def as_float64(grad_output, input_length):
+        return adaptive_right(grad_output.astype(np.float64), input_length)
+
+    assert ex.check_adaptive_avg_pool_backward(as_float64).misconception == "dtype"
+
+    def mutates(grad_output, input_length):
+        n, length = len(grad_output), input_length
+        bins = [((i * length) // n, math.ceil((i + 1) * length / n)) for i in range(n)]
+        grad_output /= [end - start for start, end in bins]  # divides the caller's array
+        grad = np.zeros(length, dtype=grad_output.dtype)
+        for share, (start, end) in zip(grad_output, bins):
+            grad[start:end] += share
+        return grad
+
+    assert ex.check_adaptive_avg_pool_backward(mutates).misconception == "mutated"

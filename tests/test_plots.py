@@ -1,0 +1,65 @@
+"""The course's figures draw what they claim: values, gradients, winners, totals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+matplotlib = pytest.importorskip("matplotlib")
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+
+from pooling_lab import plots  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def _texts(ax):
+    return [t.get_text() for t in ax.texts]
+
+
+def test_negative_zero_is_drawn_as_zero():
+    ax = plots.matrix(np.array([[-0.0, 1.0]]))
+    assert _texts(ax) == ["0", "1"]
+
+
+def test_gradient_routing_shows_the_input_values_and_the_routed_gradients():
+    x = np.array([[1.0, 5.0, 2.0, 0.0], [3.0, 4.0, 9.0, 1.0]])
+    values, grads_out, grads_in = plots.gradient_routing(x, np.array([[10.0, 20.0]]), 2)
+    assert _texts(values) == [plots._fmt(v) for v in x.ravel()]  # the values that decide
+    assert _texts(grads_in) == ["0", "10", "0", "0", "0", "0", "20", "0"]
+    assert _texts(grads_out) == ["10", "20"]
+
+
+def test_tie_rules_titles_carry_each_rule_s_total():
+    panels = plots.tie_rules(np.array([[0.0, 0.0], [0.0, 0.0]]), grad=2.0)
+    assert [ax.get_title() for ax in panels[1:]] == [
+        "first: total 2",
+        "split: total 2",
+        "all: total 8",
+    ]
+    assert _texts(panels[1]) == ["2", "0", "0", "0"]
+    assert _texts(panels[2]) == ["0.5"] * 4
+
+
+def test_network_draws_every_unit_and_edge():
+    columns = [
+        ("in", [("x0", "1", "g=0"), ("x1", "2", "g=1")]),
+        ("out", [("y", "2", "g=1")]),
+    ]
+    edges = [((0, 0), (1, 0), "lost"), ((0, 1), (1, 0), "won", "w = 1")]
+    ax = plots.network(columns, edges)
+    assert len(ax.patches) == 3
+    assert len(ax.lines) == 2
+    for text in ["x0", "x1", "y", "g=0", "g=1", "w = 1", "in", "out"]:
+        assert text in _texts(ax)
+
+
+def test_network_rejects_an_unknown_edge_kind():
+    with pytest.raises(ValueError, match="edge kind"):
+        plots.network([("a", [("u", "1", "1")]), ("b", [("v", "1", "1")])], [((0, 0), (1, 0), "x")])
