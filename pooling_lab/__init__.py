@@ -3,7 +3,8 @@
 The companion package of the *pooling-lab* course on how backpropagation flows through pooling.
 
 - :mod:`pooling_lab.functional`: ``max_pool2d``, ``avg_pool2d``, ``max_unpool2d`` and their 1-D
-  twins, with PyTorch's names, defaults and semantics, plus their ``*_backward`` functions.
+  and 3-D twins, with PyTorch's names, defaults and semantics, plus their ``*_backward``
+  functions.
 - :mod:`pooling_lab.layers`: the same as layers with ``forward``/``backward``, re-exported here.
 - :mod:`pooling_lab.reference`: slow plain-loop implementations, the readable specification.
 - :mod:`pooling_lab.gradcheck`: finite-difference checks of any backward pass.
@@ -11,7 +12,8 @@ The companion package of the *pooling-lab* course on how backpropagation flows t
 - :mod:`pooling_lab.exercises`: checkers for the course's exercises.
 - :mod:`pooling_lab.plots`: the course's figures (matplotlib is imported only to draw).
 - :mod:`pooling_lab.generalized`: Lp, log-sum-exp and global pooling;
-  :mod:`pooling_lab.adaptive`: adaptive max and average pooling with PyTorch's bins.
+  :mod:`pooling_lab.adaptive`: adaptive max and average pooling with PyTorch's bins;
+  :mod:`pooling_lab.fractional`: fractional max pooling with pseudo-random windows.
 - :mod:`pooling_lab.conv`, :mod:`pooling_lab.training`: ``Conv2d``, ``Linear``, ``Flatten``,
   ``Sequential``, ``CrossEntropyLoss`` and ``SGD``, enough to train a small CNN.
 - :mod:`pooling_lab.models`: the course's small CNN for the digits and its training recipe.
@@ -31,6 +33,7 @@ from . import (
     conv,
     datasets,
     exercises,
+    fractional,
     functional,
     generalized,
     gradcheck,
@@ -40,24 +43,36 @@ from . import (
     ties,
     training,
 )
-from .adaptive import AdaptiveAvgPool2d, AdaptiveMaxPool2d
+from .adaptive import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AdaptiveAvgPool3d,
+    AdaptiveMaxPool1d,
+    AdaptiveMaxPool2d,
+    AdaptiveMaxPool3d,
+)
 from .conv import Conv2d
+from .fractional import FractionalMaxPool2d, FractionalMaxPool3d
 from .generalized import (
     GlobalAvgPool2d,
     GlobalMaxPool2d,
     LPPool1d,
     LPPool2d,
+    LPPool3d,
     LSEPool1d,
     LSEPool2d,
 )
 from .layers import (
     AvgPool1d,
     AvgPool2d,
+    AvgPool3d,
     Layer,
     MaxPool1d,
     MaxPool2d,
+    MaxPool3d,
     MaxUnpool1d,
     MaxUnpool2d,
+    MaxUnpool3d,
     ReLU,
 )
 from .training import SGD, CrossEntropyLoss, Flatten, Linear, Sequential
@@ -66,31 +81,42 @@ __version__ = "0.1.0"
 
 __all__ = [
     "SGD",
+    "AdaptiveAvgPool1d",
     "AdaptiveAvgPool2d",
+    "AdaptiveAvgPool3d",
+    "AdaptiveMaxPool1d",
     "AdaptiveMaxPool2d",
+    "AdaptiveMaxPool3d",
     "AvgPool1d",
     "AvgPool2d",
+    "AvgPool3d",
     "Conv2d",
     "CrossEntropyLoss",
     "Flatten",
+    "FractionalMaxPool2d",
+    "FractionalMaxPool3d",
     "GlobalAvgPool2d",
     "GlobalMaxPool2d",
     "LPPool1d",
     "LPPool2d",
+    "LPPool3d",
     "LSEPool1d",
     "LSEPool2d",
     "Layer",
     "Linear",
     "MaxPool1d",
     "MaxPool2d",
+    "MaxPool3d",
     "MaxUnpool1d",
     "MaxUnpool2d",
+    "MaxUnpool3d",
     "ReLU",
     "Sequential",
     "adaptive",
     "conv",
     "datasets",
     "exercises",
+    "fractional",
     "functional",
     "generalized",
     "gradcheck",

@@ -109,6 +109,14 @@ def make_window(
     return Window(fn, kernel, strides, pads, dils, bool(ceil_mode))
 
 
+# How the accepted input shapes are written in error messages, by number of spatial dimensions.
+LAYOUTS = {
+    1: "(C, L) or (N, C, L)",
+    2: "(C, H, W) or (N, C, H, W)",
+    3: "(C, D, H, W) or (N, C, D, H, W)",
+}
+
+
 def check_array(fn: str, name: str, value: object, n: int, *, integers: bool) -> np.ndarray:
     """Return ``value`` as an array of shape (N, C, *spatial) or (C, *spatial) with n spatial dims.
 
@@ -131,7 +139,7 @@ def check_array(fn: str, name: str, value: object, n: int, *, integers: bool) ->
             f"{fn}: {name} must have a real numeric dtype (float, or int where exact), but got "
             f"dtype {x.dtype}"
         )
-    layout = "(C, L) or (N, C, L)" if n == 1 else "(C, H, W) or (N, C, H, W)"
+    layout = LAYOUTS[n]
     if x.ndim not in (n + 1, n + 2):
         raise ValueError(
             f"{fn}: {name} must be {n + 1}-D or {n + 2}-D {layout}, but got a {x.ndim}-D "

@@ -36,6 +36,7 @@ __all__ = [
     "GlobalMaxPool2d",
     "LPPool1d",
     "LPPool2d",
+    "LPPool3d",
     "LSEPool1d",
     "LSEPool2d",
     "global_avg_pool2d",
@@ -44,6 +45,8 @@ __all__ = [
     "lp_pool1d_backward",
     "lp_pool2d",
     "lp_pool2d_backward",
+    "lp_pool3d",
+    "lp_pool3d_backward",
     "lse_pool1d",
     "lse_pool1d_backward",
     "lse_pool2d",
@@ -259,6 +262,65 @@ def lp_pool1d_backward(
     """
     return _lp(
         "lp_pool1d_backward", 1, input, norm_type, kernel_size, stride, ceil_mode, grad_output
+    )
+
+
+def lp_pool3d(
+    input: np.ndarray,
+    norm_type: float,
+    kernel_size: IntOrTuple,
+    stride: IntOrTuple | None = None,
+    ceil_mode: bool = False,
+) -> np.ndarray:
+    """3-D version of :func:`lp_pool2d`, for (N, C, D, H, W) or (C, D, H, W).
+
+    Parameters
+    ----------
+    input : ndarray
+        Float array (N, C, D, H, W) or (C, D, H, W).
+    norm_type, kernel_size, stride, ceil_mode
+        As in :func:`lp_pool2d`, with three values per size parameter.
+
+    Returns
+    -------
+    ndarray
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.zeros((1, 2, 2, 2))
+    >>> x[0, 0, 0, :] = 3., 4.
+    >>> lp_pool3d(x, 2, 2)
+    array([[[[5.]]]])
+    """
+    return _lp("lp_pool3d", 3, input, norm_type, kernel_size, stride, ceil_mode)
+
+
+def lp_pool3d_backward(
+    grad_output, input, norm_type, kernel_size, stride=None, ceil_mode=False
+) -> np.ndarray:
+    """Input gradient of :func:`lp_pool3d` at ``input``.
+
+    Parameters
+    ----------
+    grad_output, input, norm_type, kernel_size, stride, ceil_mode
+        As in :func:`lp_pool2d_backward`.
+
+    Returns
+    -------
+    ndarray
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.zeros((1, 2, 2, 2))
+    >>> x[0, 0, 0, :] = 3., 4.
+    >>> lp_pool3d_backward(np.array([[[[1.]]]]), x, 2, 2)[0, 0]
+    array([[0.6, 0.8],
+           [0. , 0. ]])
+    """
+    return _lp(
+        "lp_pool3d_backward", 3, input, norm_type, kernel_size, stride, ceil_mode, grad_output
     )
 
 
@@ -581,6 +643,29 @@ class LPPool1d(LPPool2d):
 
     _n, _fn = 1, staticmethod(lp_pool1d)
     _bw = staticmethod(lp_pool1d_backward)
+
+
+class LPPool3d(LPPool2d):
+    """Layer form of :func:`lp_pool3d`.
+
+    Parameters
+    ----------
+    norm_type, kernel_size, stride, ceil_mode
+        As in :func:`lp_pool3d`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pool = LPPool3d(1, 2)  # p = 1: the sum of each 2x2x2 box
+    >>> pool(np.ones((1, 2, 2, 2)))
+    array([[[[8.]]]])
+    >>> pool.backward(np.array([[[[1.]]]]))[0, 0]
+    array([[1., 1.],
+           [1., 1.]])
+    """
+
+    _n, _fn = 3, staticmethod(lp_pool3d)
+    _bw = staticmethod(lp_pool3d_backward)
 
 
 class LSEPool2d(_ValueLayer):

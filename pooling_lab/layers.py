@@ -24,58 +24,26 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import functional as F
-from ._core import max_unpool_backward
+from ._layer import Layer, _show
 from ._params import make_window
+from ._unpool_layers import MaxUnpool1d, MaxUnpool2d, MaxUnpool3d, ReLU
+from .functional._avg import _check_divisor
 
 IntOrTuple = int | Sequence[int]
 
 __all__ = [
     "AvgPool1d",
     "AvgPool2d",
+    "AvgPool3d",
     "Layer",
     "MaxPool1d",
     "MaxPool2d",
+    "MaxPool3d",
     "MaxUnpool1d",
     "MaxUnpool2d",
+    "MaxUnpool3d",
     "ReLU",
 ]
-
-
-class Layer:
-    """Base class: ``__call__`` runs ``forward``; ``backward`` needs a ``forward`` first."""
-
-    def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
-
-    def forward(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def backward(self, grad_output: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def _saved(self, name: str):
-        """What ``forward`` kept, or a RuntimeError explaining that forward must come first."""
-        value = getattr(self, name, None)
-        if value is None:
-            raise RuntimeError(
-                f"{type(self).__name__}.backward was called before forward: call forward(x) "
-                "first, so the layer knows which input it is differentiating at"
-            )
-        return value
-
-    def parameters(self) -> list[tuple[Layer, str]]:
-        """(layer, name) for each entry of the layer's ``params`` dict (none for pooling)."""
-        return [(self, name) for name in getattr(self, "params", {})]
-
-    def extra_repr(self) -> str:
-        return ""
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.extra_repr()})"
-
-
-def _show(value):
-    return value if isinstance(value, int) else tuple(value)
 
 
 class _MaxPoolNd(Layer):
@@ -114,7 +82,7 @@ class _MaxPoolNd(Layer):
 
     def forward(self, x: np.ndarray):
         """Pool ``x`` and remember the winners and the input's shape: all backward needs."""
-        fn = "max_pool1d" if self._n == 1 else "max_pool2d"
+        fn = f"max_pool{self._n}d"
         out, self._winners = F._max_pool_result(
             fn,
             self._n,
@@ -197,6 +165,29 @@ class MaxPool1d(_MaxPoolNd):
     _n = 1
 
 
+class MaxPool3d(_MaxPoolNd):
+    """3-D max pooling layer; arguments as in :func:`pooling_lab.functional.max_pool3d`.
+
+    Parameters
+    ----------
+    kernel_size, stride, padding, dilation, return_indices, ceil_mode
+        As in :class:`MaxPool2d`, with three values (depth, height, width) per parameter.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pooling_lab import MaxPool3d
+    >>> pool = MaxPool3d(2)
+    >>> pool(np.arange(8.).reshape(1, 2, 2, 2))
+    array([[[[7.]]]])
+    >>> pool.backward(np.ones((1, 1, 1, 1)))[0, 1]
+    array([[0., 0.],
+           [0., 1.]])
+    """
+
+    _n = 3
+
+
 class _AvgPoolNd(Layer):
     _n = 0
     _fn = None
@@ -209,17 +200,28 @@ class _AvgPoolNd(Layer):
         padding: IntOrTuple = 0,
         ceil_mode: bool = False,
         count_include_pad: bool = True,
+        divisor_override: int | None = None,
     ) -> None:
-        make_window(type(self).__name__, self._n, kernel_size, stride, padding, 1, ceil_mode)
+        name = type(self).__name__
+        make_window(name, self._n, kernel_size, stride, padding, 1, ceil_mode)
+        _check_divisor(name, divisor_override)
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
         self.padding = padding
         self.ceil_mode = ceil_mode
         self.count_include_pad = count_include_pad
+        self.divisor_override = divisor_override
         self.input_shape = None
 
     def _args(self):
-        return (self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad)
+        return (
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.ceil_mode,
+            self.count_include_pad,
+            self.divisor_override,
+        )
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Average-pool ``x``; only its shape is needed later."""
@@ -233,10 +235,12 @@ class _AvgPoolNd(Layer):
         return self._backward(grad_output, shape, *self._args())
 
     def extra_repr(self) -> str:
+        divisor = self.divisor_override
         return (
             f"kernel_size={_show(self.kernel_size)}, stride={_show(self.stride)}, "
             f"padding={_show(self.padding)}, ceil_mode={self.ceil_mode}, "
             f"count_include_pad={self.count_include_pad}"
+            + ("" if divisor is None else f", divisor_override={divisor}")
         )
 
 
@@ -245,7 +249,7 @@ class AvgPool2d(_AvgPoolNd):
 
     Parameters
     ----------
-    kernel_size, stride, padding, ceil_mode, count_include_pad
+    kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
         As in :func:`~pooling_lab.functional.avg_pool2d`.
 
     Examples
@@ -270,7 +274,7 @@ class AvgPool1d(_AvgPoolNd):
 
     Parameters
     ----------
-    kernel_size, stride, padding, ceil_mode, count_include_pad
+    kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
         As in :class:`AvgPool2d`, with one value per parameter.
 
     Examples
@@ -286,119 +290,26 @@ class AvgPool1d(_AvgPoolNd):
     _backward = staticmethod(F.avg_pool1d_backward)
 
 
-class _MaxUnpoolNd(Layer):
-    _n = 0
-    _fn = None
-
-    def __init__(
-        self, kernel_size: IntOrTuple, stride: IntOrTuple | None = None, padding: IntOrTuple = 0
-    ) -> None:
-        make_window(type(self).__name__, self._n, kernel_size, stride, padding, check_padding=False)
-        self.kernel_size = kernel_size
-        self.stride = kernel_size if stride is None else stride
-        self.padding = padding
-        self.indices = None
-
-    def forward(
-        self, x: np.ndarray, indices: np.ndarray, output_size: Sequence[int] | None = None
-    ) -> np.ndarray:
-        """Scatter ``x`` to ``indices`` in zero planes; remember the indices for backward."""
-        out = self._fn(x, indices, self.kernel_size, self.stride, self.padding, output_size)
-        self.indices, self.output_shape = np.asarray(indices), out.shape
-        return out
-
-    def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        """Gather ``grad_output`` at the saved indices (the gradient with respect to ``x``)."""
-        indices = self._saved("indices")
-        g = np.asarray(grad_output)
-        if g.dtype.kind != "f":
-            raise TypeError(
-                f"{type(self).__name__}.backward: grad_output must have a "
-                f"floating-point dtype, but got dtype {g.dtype}"
-            )
-        if g.shape != self.output_shape:
-            raise ValueError(
-                f"{type(self).__name__}.backward: grad_output must have the "
-                f"unpooled shape {self.output_shape}, but got shape {g.shape}"
-            )
-        n = self._n
-        batch = g.reshape((-1,) + g.shape[-n:])
-        flat = indices.reshape((-1,) + indices.shape[-n:])
-        return max_unpool_backward(batch, flat).reshape(indices.shape)
-
-    def extra_repr(self) -> str:
-        return (
-            f"kernel_size={_show(self.kernel_size)}, stride={_show(self.stride)}, "
-            f"padding={_show(self.padding)}"
-        )
-
-
-class MaxUnpool2d(_MaxUnpoolNd):
-    """Layer form of :func:`pooling_lab.functional.max_unpool2d`.
+class AvgPool3d(_AvgPoolNd):
+    """3-D average pooling layer; arguments as in :func:`pooling_lab.functional.avg_pool3d`.
 
     Parameters
     ----------
-    kernel_size, stride, padding
-        The parameters of the max pooling being undone.
+    kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
+        As in :class:`AvgPool2d`, with three values per parameter.
 
     Examples
     --------
     >>> import numpy as np
-    >>> from pooling_lab import MaxPool2d, MaxUnpool2d
-    >>> pool, unpool = MaxPool2d(2, return_indices=True), MaxUnpool2d(2)
-    >>> out, idx = pool(np.array([[[1., 2.], [4., 3.]]]))
-    >>> unpool(out, idx)
-    array([[[0., 0.],
-            [4., 0.]]])
+    >>> from pooling_lab import AvgPool3d
+    >>> pool = AvgPool3d(2)
+    >>> pool(np.arange(8.).reshape(1, 2, 2, 2))
+    array([[[[3.5]]]])
+    >>> pool.backward(np.array([[[[8.]]]]))[0, 0]
+    array([[1., 1.],
+           [1., 1.]])
     """
 
-    _n = 2
-    _fn = staticmethod(F.max_unpool2d)
-
-
-class MaxUnpool1d(_MaxUnpoolNd):
-    """Layer form of :func:`pooling_lab.functional.max_unpool1d`.
-
-    Parameters
-    ----------
-    kernel_size, stride, padding
-        The parameters of the max pooling being undone.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from pooling_lab import MaxUnpool1d
-    >>> MaxUnpool1d(2)(np.array([[5.]]), np.array([[1]]))
-    array([[0., 5.]])
-    """
-
-    _n = 1
-    _fn = staticmethod(F.max_unpool1d)
-
-
-class ReLU(Layer):
-    """``max(0, x)`` elementwise: max pooling over the pair {0, x}.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from pooling_lab import ReLU
-    >>> relu = ReLU()
-    >>> relu(np.array([-1., 2.]))
-    array([0., 2.])
-    >>> relu.backward(np.array([7., 7.]))
-    array([0., 7.])
-    """
-
-    def __init__(self) -> None:
-        self.input = None
-
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        """Apply ReLU and keep the input: its sign decides where the gradient passes."""
-        out = F.relu(x)
-        self.input = np.array(x)  # a copy: a later change to x must not change the gradient
-        return out
-
-    def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        """Pass ``grad_output`` where the input was positive; block it elsewhere."""
-        return F.relu_backward(grad_output, self._saved("input"))
+    _n = 3
+    _fn = staticmethod(F.avg_pool3d)
+    _backward = staticmethod(F.avg_pool3d_backward)

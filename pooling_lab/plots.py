@@ -14,7 +14,15 @@ import numpy as np
 from . import functional as F
 from ._params import make_window
 
-__all__ = ["gradient_routing", "jacobian", "matrix", "network", "pooling_windows", "tie_rules"]
+__all__ = [
+    "fractional_windows",
+    "gradient_routing",
+    "jacobian",
+    "matrix",
+    "network",
+    "pooling_windows",
+    "tie_rules",
+]
 
 WINNER = "#f28e2b"  # orange: an input that won a window
 ROUTED = "#4e79a7"  # blue: gradient that arrived somewhere
@@ -630,3 +638,75 @@ def stride_phases(
 
 
 __all__ += ["stride_phases"]
+
+
+def fractional_windows(
+    x: np.ndarray,
+    kernel_size: int | Sequence[int],
+    output_size: int | Sequence[int],
+    sample: Sequence[float],
+    ax=None,
+    *,
+    title: str | None = None,
+    windows: Sequence[int] | None = None,
+):
+    """Draw a 2-D input with fractional max pooling's pseudo-random windows and their winners.
+
+    Parameters
+    ----------
+    x : ndarray
+        A single (H, W) plane.
+    kernel_size, output_size : int or pair of int
+        As in :func:`pooling_lab.fractional.fractional_max_pool2d`.
+    sample : pair of float
+        The plane's two samples in [0, 1), in PyTorch's order: the one for W, then for H.
+    ax : matplotlib Axes, optional
+        Where to draw.
+    title : str, optional
+        Axes title.
+    windows : sequence of int, optional
+        Flat numbers of the windows to outline (default: all); every winner is filled.
+
+    Returns
+    -------
+    matplotlib Axes
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ax = fractional_windows(np.arange(49.).reshape(7, 7), 2, 4, (0.3, 0.8))
+    >>> len(ax.patches)  # one outline per window
+    16
+    >>> len(fractional_windows(np.arange(49.).reshape(7, 7), 2, 4, (0.3, 0.8), windows=[0]).patches)
+    1
+    """
+    from .fractional import fractional_max_pool2d, fractional_starts
+
+    plt = _pyplot()
+    x = np.asarray(x, dtype=float)
+    if x.ndim != 2:
+        raise ValueError(f"fractional_windows: x must be one (H, W) plane, but got {x.shape}")
+    samples = np.asarray(sample, dtype=float).reshape(1, 1, 2)
+    out, idx = fractional_max_pool2d(
+        x[None], kernel_size, output_size, return_indices=True, random_samples=samples
+    )
+    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+    rows = fractional_starts(samples[0, 0, 1], x.shape[0], out.shape[-2], kh)
+    cols = fractional_starts(samples[0, 0, 0], x.shape[1], out.shape[-1], kw)
+    ax = matrix(x, ax, title=title, highlight=_winner_mask(x, idx))
+    colours = plt.get_cmap("tab10").colors
+    corners = [(r, c) for r in rows for c in cols]
+    for number in range(len(corners)) if windows is None else windows:
+        r, c = corners[number]
+        inset = 0.06 + 0.06 * (number % 3)  # overlapping windows stay visible
+        ax.add_patch(
+            plt.Rectangle(
+                (c - 0.5 + inset, r - 0.5 + inset),
+                kw - 2 * inset,
+                kh - 2 * inset,
+                fill=False,
+                edgecolor=colours[number % len(colours)],
+                linewidth=2,
+            )
+        )
+    return ax

@@ -5,7 +5,7 @@ checking. Every function visits one output position at a time, walks its window 
 element in row-major order, and writes down what happens, so it can be read as the definition.
 It is slow; use :mod:`pooling_lab.functional` for real work.
 
-Arrays have shape ``(N, C, *spatial)`` or ``(C, *spatial)`` with 1 or 2 spatial dimensions.
+Arrays have shape ``(N, C, *spatial)`` or ``(C, *spatial)`` with 1, 2 or 3 spatial dimensions.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from ._params import check_array, make_window
 __all__ = [
     "avg_pool",
     "avg_pool_backward",
+    "fractional_max_pool",
     "max_pool",
     "max_pool_backward",
     "max_unpool",
@@ -136,14 +137,16 @@ def max_pool_backward(grad_output, indices, input_shape, *, ndim=2):
     return grad_input
 
 
-def _avg_window(out_pos, spatial, win, count_include_pad):
+def _avg_window(out_pos, spatial, win, count_include_pad, divisor_override=None):
     """The real input coordinates of one average-pooling window, and its divisor."""
     coords = [
         c
         for c in _window(out_pos, win.kernel, win.stride, win.padding, win.dilation)
         if _inside(c, spatial)
     ]
-    if count_include_pad:
+    if divisor_override is not None:  # one given number for every window
+        divisor = divisor_override
+    elif count_include_pad:
         # Padded zeros count, but a ceil_mode window that hangs past the right padding is
         # clipped there: only positions within the padded input are counted.
         divisor = 1
@@ -156,9 +159,17 @@ def _avg_window(out_pos, spatial, win, count_include_pad):
 
 
 def avg_pool(
-    x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, *, ndim=2
+    x,
+    kernel_size,
+    stride=None,
+    padding=0,
+    ceil_mode=False,
+    count_include_pad=True,
+    divisor_override=None,
+    *,
+    ndim=2,
 ):
-    """Average pooling by loops, like ``avg_pool2d`` (or ``avg_pool1d`` with ``ndim=1``).
+    """Average pooling by loops, like ``avg_pool2d`` (or ``avg_pool1d``/``3d`` with ``ndim``).
 
     Examples
     --------
@@ -172,7 +183,9 @@ def avg_pool(
     output = np.zeros(x.shape[:-ndim] + out_shape, dtype=x.dtype)
     for lead, plane in _planes(x, ndim):
         for out_pos in np.ndindex(*out_shape):
-            coords, divisor = _avg_window(out_pos, spatial, win, count_include_pad)
+            coords, divisor = _avg_window(
+                out_pos, spatial, win, count_include_pad, divisor_override
+            )
             total = x.dtype.type(0)
             for c in coords:
                 total += plane[c]
@@ -188,6 +201,7 @@ def avg_pool_backward(
     padding=0,
     ceil_mode=False,
     count_include_pad=True,
+    divisor_override=None,
     *,
     ndim=2,
 ):
@@ -207,7 +221,7 @@ def avg_pool_backward(
     spatial = tuple(input_shape[-ndim:])
     for pos in np.ndindex(*grad_output.shape):
         lead, out_pos = pos[:-ndim], pos[-ndim:]
-        coords, divisor = _avg_window(out_pos, spatial, win, count_include_pad)
+        coords, divisor = _avg_window(out_pos, spatial, win, count_include_pad, divisor_override)
         for c in coords:
             grad_input[lead + c] += grad_output[pos] / divisor
     return grad_input
@@ -378,3 +392,47 @@ def adaptive_avg_pool(x, output_size, *, ndim=2):
             cells = list(itertools.product(*ranges))
             output[lead + out_pos] = sum(plane[c] for c in cells) / len(cells)
     return output
+
+
+def fractional_max_pool(x, kernel_size, output_size, random_samples, *, ndim=2):
+    """Fractional max pooling by loops, PyTorch's rules; returns ``(output, indices)``.
+
+    Each plane has one sample ``u`` per spatial dimension (PyTorch stores them as (W, H) in
+    2-D and (D, H, W) in 3-D). Along a dimension of ``size`` inputs with ``out`` windows of
+    ``k`` elements, ``alpha = (size - k) / (out - 1)`` and window ``i`` starts at
+    ``floor((i + u) * alpha) - floor(u * alpha)``, the last one at ``size - k``; the
+    arithmetic is done in the input's floating type, as PyTorch does.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.array([[[3., 1., 4., 1., 5., 9., 2.]]])  # (C, H, W) with H = 1
+    >>> fractional_max_pool(x, (1, 2), (1, 4), np.array([[[0.5, 0.]]]))  # starts 0, 2, 4, 5
+    (array([[[3., 4., 9., 9.]]]), array([[[0, 2, 5, 5]]]))
+    """
+    x = np.asarray(x)
+    t = x.dtype.type if x.dtype.kind == "f" else np.float64
+    samples = np.asarray(random_samples).reshape(-1, ndim)
+    columns = (1, 0) if ndim == 2 else (0, 1, 2)  # which sample drives which dimension
+    spatial = x.shape[-ndim:]
+    output = np.zeros(x.shape[:-ndim] + tuple(output_size), dtype=x.dtype)
+    indices = np.zeros(output.shape, dtype=np.int64)
+    for number, (lead, plane) in enumerate(_planes(x, ndim)):
+        starts = []
+        for dim, (size, out, k) in enumerate(zip(spatial, output_size, kernel_size)):
+            u = t(samples[number, columns[dim]])
+            alpha = t(size - k) / t(out - 1) if out > 1 else t(0)
+            starts.append(
+                [int((t(i) + u) * alpha) - int(u * alpha) for i in range(out - 1)] + [size - k]
+            )
+        for out_pos in np.ndindex(*output_size):
+            first = tuple(starts[d][o] for d, o in enumerate(out_pos))
+            best_value, best_coord = -math.inf, first
+            for offsets in itertools.product(*(range(k) for k in kernel_size)):
+                c = tuple(f + j for f, j in zip(first, offsets))
+                value = plane[c]
+                if value > best_value or np.isnan(value):  # PyTorch's update rule
+                    best_value, best_coord = value, c
+            output[lead + out_pos] = plane[best_coord]
+            indices[lead + out_pos] = np.ravel_multi_index(best_coord, spatial)
+    return output, indices

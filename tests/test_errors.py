@@ -7,6 +7,8 @@ import pytest
 
 import pooling_lab as pl
 import pooling_lab.functional as F
+from pooling_lab import adaptive as A
+from pooling_lab import fractional as FR
 
 
 @pytest.fixture
@@ -232,3 +234,220 @@ def test_relu_rejects_non_numeric_and_mismatched_gradient():
         F.relu(np.array(["a"]))
     with pytest.raises(ValueError, match="relu_backward: grad_output of shape"):
         F.relu_backward(np.ones(3), np.ones(2))
+
+
+# ---------------------------------------------------------------------------------------------
+# The 3-D, adaptive and fractional family (issue 12)
+
+
+@pytest.mark.parametrize("shape", [(4, 4, 4), (1, 1, 1, 4, 4, 4)])
+def test_3d_wrong_ndim(shape):
+    for fn in (F.max_pool3d, F.avg_pool3d, A.adaptive_avg_pool3d):
+        _raises_and_unchanged(
+            ValueError,
+            rf"{fn.__name__}: input must be 4-D or 5-D \(C, D, H, W\) or \(N, C, D, H, W\)",
+            fn,
+            np.zeros(shape),
+            2,
+        )
+    _raises_and_unchanged(
+        ValueError,
+        r"fractional_max_pool3d: input must be 4-D or 5-D",
+        FR.fractional_max_pool3d,
+        np.zeros(shape),
+        2,
+        output_size=1,
+    )
+
+
+@pytest.mark.parametrize(
+    "name, value", [("kernel_size", 0), ("kernel_size", (2, 2, -1)), ("stride", (1, 0, 1))]
+)
+def test_3d_non_positive_sizes(name, value):
+    x = np.zeros((1, 2, 5, 5, 5))
+    kwargs = {"kernel_size": 2, name: value}
+    for fn in (F.max_pool3d, F.avg_pool3d):
+        _raises_and_unchanged(
+            ValueError, rf"{fn.__name__}: {name} must be greater than zero", fn, x, **kwargs
+        )
+
+
+def test_3d_padding_over_half_the_kernel_and_size_rules():
+    x = np.zeros((1, 2, 5, 5, 5))
+    _raises_and_unchanged(
+        ValueError,
+        r"max_pool3d: padding should be at most half of kernel_size, but got padding=\(1, 2, 1\)",
+        F.max_pool3d,
+        x,
+        3,
+        padding=(1, 2, 1),
+    )
+    _raises_and_unchanged(
+        ValueError, "avg_pool3d: padding should be at most half", F.avg_pool3d, x, 2, padding=2
+    )
+    _raises_and_unchanged(
+        ValueError,
+        r"avg_pool3d: the input's spatial size \(2, 5, 5\) is smaller than kernel_size "
+        r"\(3, 3, 3\).*padding not counted",
+        F.avg_pool3d,
+        np.zeros((1, 2, 5, 5)),
+        3,
+        padding=1,
+    )
+    _raises_and_unchanged(
+        ValueError, "max_pool3d: the output would have size", F.max_pool3d, x, (1, 6, 1)
+    )
+
+
+@pytest.mark.parametrize(
+    "value, exc, match",
+    [
+        (0, ValueError, "must not be zero"),
+        (1.5, TypeError, "must be None or an int"),
+        (True, TypeError, "must be None or an int"),
+    ],
+)
+def test_divisor_override_rules(value, exc, match):
+    x = np.zeros((1, 2, 4, 4))
+    _raises_and_unchanged(
+        exc, f"avg_pool2d: divisor_override {match}", F.avg_pool2d, x, 2, divisor_override=value
+    )
+    with pytest.raises(exc, match=f"AvgPool3d: divisor_override {match}"):
+        pl.AvgPool3d(2, divisor_override=value)
+    with pytest.raises(exc, match=f"avg_pool1d_backward: divisor_override {match}"):
+        F.avg_pool1d_backward(np.ones((1, 2)), (1, 4), 2, divisor_override=value)
+
+
+def test_unpool3d_output_size_and_indices():
+    vals, idx = F.max_pool3d(np.ones((1, 4, 4, 4)), 2, return_indices=True)
+    with pytest.raises(ValueError, match=r"max_unpool3d: output_size .* strictly between"):
+        F.max_unpool3d(vals, idx, 2, output_size=(6, 4, 4))
+    with pytest.raises(ValueError, match=r"max_unpool3d: indices must lie in \[0, 64\)"):
+        F.max_unpool3d(vals, idx + 64, 2)
+    with pytest.raises(ValueError, match=r"max_pool3d_backward: indices must lie in \[0, 64\)"):
+        F.max_pool3d_backward(np.ones(vals.shape), idx - 1, (1, 4, 4, 4))
+
+
+@pytest.mark.parametrize(
+    "size, exc, match",
+    [
+        ((2, 2), ValueError, "output_size must be an int or a tuple of 3 ints"),
+        ((2, 0, 2), ValueError, "output_size must be positive"),
+        ((2, 2.5, 2), TypeError, r"output_size must be an int or a tuple of 3 ints \(or None\)"),
+    ],
+)
+def test_adaptive_3d_output_size(size, exc, match):
+    x = np.zeros((1, 2, 4, 4, 4))
+    _raises_and_unchanged(exc, f"adaptive_max_pool3d: {match}", A.adaptive_max_pool3d, x, size)
+    with pytest.raises(exc, match=f"AdaptiveAvgPool3d: {match}"):
+        pl.AdaptiveAvgPool3d(size)
+
+
+@pytest.mark.parametrize("ratio", [0, 1, 1.5, -0.5, (0.5, 1.0)])
+def test_fractional_output_ratio_outside_zero_one(ratio):
+    x = np.zeros((1, 2, 8, 8))
+    _raises_and_unchanged(
+        ValueError,
+        "fractional_max_pool2d: output_ratio must lie strictly between 0 and 1",
+        FR.fractional_max_pool2d,
+        x,
+        2,
+        output_ratio=ratio,
+    )
+    with pytest.raises(ValueError, match="FractionalMaxPool2d: output_ratio must lie strictly"):
+        pl.FractionalMaxPool2d(2, output_ratio=ratio)
+
+
+def test_fractional_size_arguments():
+    x = np.zeros((1, 2, 8, 8))
+    fn = FR.fractional_max_pool2d
+    _raises_and_unchanged(ValueError, "give exactly one of output_size and output_ratio", fn, x, 2)
+    _raises_and_unchanged(ValueError, "give exactly one", fn, x, 2, output_size=4, output_ratio=0.5)
+    _raises_and_unchanged(
+        ValueError, r"output_ratio 0.1 gives output size \(0, 0\)", fn, x, 2, output_ratio=0.1
+    )
+    _raises_and_unchanged(ValueError, "output_size must be positive", fn, x, 2, output_size=0)
+    _raises_and_unchanged(
+        ValueError,
+        r"kernel_size \(3, 3\) is too large .* output_size \+ kernel_size - 1 <= input size",
+        fn,
+        x,
+        3,
+        output_size=7,
+    )
+    _raises_and_unchanged(
+        ValueError,
+        r"fractional_max_pool3d: .* output_size \+ kernel_size - 1 < input size",
+        FR.fractional_max_pool3d,
+        np.zeros((1, 5, 5, 5)),
+        2,
+        output_size=4,
+    )
+    _raises_and_unchanged(ValueError, "kernel_size must be greater than zero", fn, x, 0, 4)
+    _raises_and_unchanged(TypeError, "output_ratio must be a number", fn, x, 2, None, "half")
+
+
+@pytest.mark.parametrize(
+    "samples, exc, match",
+    [
+        (np.full((1, 2), 0.5), ValueError, r"must have shape \(N, C, 2\)"),
+        (np.full((2, 2, 2), 0.5), ValueError, r"must .* = \(1, 2, 2\) .* got shape \(2, 2, 2\)"),
+        (np.full((1, 2, 3), 0.5), ValueError, r"must have shape \(N, C, 2\)"),
+        (np.full((1, 2, 2), 1.0), ValueError, r"must lie in \[0, 1\).* found 1.0"),
+        (np.full((1, 2, 2), -0.1), ValueError, r"must lie in \[0, 1\)"),
+        (np.full((1, 2, 2), np.nan), ValueError, r"must lie in \[0, 1\).* found nan"),
+        (np.zeros((1, 2, 2), dtype=int), TypeError, "must have a floating-point dtype"),
+    ],
+)
+def test_fractional_samples_shape_and_range(samples, exc, match):
+    x = np.zeros((1, 2, 8, 8))
+    before = samples.copy()
+    _raises_and_unchanged(
+        exc,
+        f"fractional_max_pool2d: random_samples {match}",
+        FR.fractional_max_pool2d,
+        x,
+        2,
+        output_size=4,
+        random_samples=samples,
+    )
+    np.testing.assert_array_equal(samples, before)
+
+
+def test_fractional_sample_that_rounds_to_one_in_float32_is_refused():
+    x = np.zeros((1, 1, 8, 8), dtype=np.float32)
+    u = np.full((1, 1, 2), 1 - 1e-10)  # below 1 in float64, exactly 1 in float32
+    with pytest.raises(ValueError, match=r"in the input's dtype float32"):
+        FR.fractional_max_pool2d(x, 2, output_size=4, random_samples=u)
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        pl.MaxPool3d(2),
+        pl.AvgPool3d(2),
+        pl.MaxUnpool3d(2),
+        pl.AdaptiveMaxPool1d(2),
+        pl.AdaptiveAvgPool1d(2),
+        pl.AdaptiveMaxPool3d(2),
+        pl.AdaptiveAvgPool3d(2),
+        pl.FractionalMaxPool2d(2, output_size=2),
+        pl.FractionalMaxPool3d(2, output_ratio=0.5),
+    ],
+)
+def test_new_layers_backward_before_forward(layer):
+    with pytest.raises(RuntimeError, match=rf"{type(layer).__name__}.backward was called before"):
+        layer.backward(np.ones((1, 2, 2, 2)))
+
+
+def test_new_layers_check_grad_output():
+    layer = pl.AdaptiveMaxPool3d(2)
+    layer(np.zeros((1, 4, 4, 4)))
+    with pytest.raises(
+        ValueError, match=r"AdaptiveMaxPool3d\.backward: indices must have the same"
+    ):
+        layer.backward(np.ones((1, 3, 2, 2)))
+    pool = pl.FractionalMaxPool2d(2, output_size=3, rng=0)
+    pool(np.zeros((1, 6, 6)))
+    with pytest.raises(TypeError, match=r"FractionalMaxPool2d\.backward: grad_output must have a"):
+        pool.backward(np.ones((1, 3, 3), dtype=int))
