@@ -39,11 +39,23 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "_build" / "lite-src" / "contents"
 KERNELSPEC = {"name": "python", "display_name": "Python (Pyodide)", "language": "python"}
-SETUP_SOURCE = (
-    "# Running in your browser (JupyterLite): this installs the course's package, with\n"
-    "# matplotlib and scikit-learn, from files that came with this site (no internet needed).\n"
-    "%pip install pooling-lab[lite]"
+SETUP = (
+    "# Running in your browser (JupyterLite): this installs the course's package{what}\n"
+    "# from files that came with this site (no internet needed).\n"
+    "%pip install {install}"
 )
+# Loading scikit-learn (and SciPy) takes seconds in a browser: only chapters whose code uses
+# the digits data set (pooling_lab.datasets) or sklearn get it.
+NEEDS_SKLEARN = re.compile(r"\bdatasets\b|\bsklearn\b")
+
+
+def setup_source(nb: dict) -> str:
+    code = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+    if NEEDS_SKLEARN.search(code):
+        return SETUP.format(what=", matplotlib and scikit-learn,", install="pooling-lab[lite]")
+    return SETUP.format(what=" and matplotlib", install="pooling-lab matplotlib")
+
+
 ADMONITIONS = {
     "note", "tip", "hint", "important", "warning", "caution", "attention", "danger", "error",
     "seealso", "admonition", "dropdown", "margin", "sidebar", "epigraph", "aside", "topic",
@@ -389,7 +401,7 @@ def stage_notebook(book: Book, doc: str) -> tuple[dict, list[Exercise]]:
             ex.checker = CHECKER.findall(ex.text)[0][0]
             ex.function = re.search(r"^def (\w+)\(", stub, re.M)[1]
     first_code = next((i for i, c in enumerate(cells) if c["cell_type"] == "code"), len(cells))
-    cells.insert(first_code, _cell("code", SETUP_SOURCE, "lite-setup"))
+    cells.insert(first_code, _cell("code", setup_source(nb), "lite-setup"))
     nb["cells"] = cells
     for ex in converter.exercises:
         ex.solution = converter.solutions.get(ex.label, "")
