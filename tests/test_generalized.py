@@ -194,5 +194,6 @@ def test_layer_reprs_show_their_arguments():
         "LPPool2d(norm_type=2, kernel_size=3, stride=1, ceil_mode=False)"
     )
     assert repr(G.LSEPool1d(2, temperature=0.5)) == (
-        "LSEPool1d(kernel_size=2, stride=None, padding=0, temperature=0.5, ceil_mode=False, mean=False)"
+        "LSEPool1d(kernel_size=2, stride=None, padding=0, temperature=0.5, ceil_mode=False, "
+        "mean=False)"
     )
