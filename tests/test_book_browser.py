@@ -1,6 +1,6 @@
 """Build the book and open every page in headless Chromium, as a reader would.
 
-For each page: HTTP 200; no JavaScript errors beyond the two known, harmless ones of Jupyter
+For each page: HTTP 200; no JavaScript errors beyond the known, harmless one of Jupyter
 Book 1.x's own templates; every formula typeset by MathJax; every image loaded; every internal
 link pointing at a page (and anchor) that exists; no request leaving 127.0.0.1. A full-page
 screenshot of each page is saved under ``_build/screenshots/`` for humans to look at. Every
@@ -37,8 +37,6 @@ KNOWN_CONSOLE_ERRORS = {
     # sphinx-thebe's script and the book theme both declare this constant; the second
     # declaration throws, but thebe (launch buttons for live code) is not enabled here.
     r"Identifier 'THEBE_JS_URL' has already been declared": "sphinx-thebe loaded twice",
-    # pydata-sphinx-theme validates the stored light/dark mode before it has been set once.
-    r"^Got invalid theme mode: \. Resetting to auto\.$": "theme mode read before it is stored",
 }
 
 
