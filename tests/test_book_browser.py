@@ -126,7 +126,10 @@ def test_page_renders_in_chromium(browser, site, path):
     assert response is not None and response.status == 200, f"{path}: HTTP status"
     report = page.evaluate(PAGE_REPORT)
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / (path.replace("/", "__") + ".png")), full_page=True)
+    # a long page on a busy machine takes a while to capture whole
+    page.screenshot(
+        path=str(SHOTS / (path.replace("/", "__") + ".png")), full_page=True, timeout=180_000
+    )
     page.close()
 
     unexpected = [e for e in errors if not any(re.search(k, e) for k in KNOWN_CONSOLE_ERRORS)]
@@ -156,8 +159,7 @@ def test_page_renders_in_chromium(browser, site, path):
 BUTTON_REPORT = """() => [...document.querySelectorAll('a.lite-launch-button')].map(a => ({
   href: a.href, text: a.textContent.trim(),
   visible: a.getBoundingClientRect().height > 0,
-  top: a.getBoundingClientRect().top + window.scrollY,
-  title: document.querySelector('main h1, article h1').getBoundingClientRect().top + window.scrollY,
+  underTitle: a.parentElement === document.querySelector('section > h1').nextElementSibling,
 }))"""
 
 
@@ -171,7 +173,7 @@ def test_run_in_browser_button_opens_this_chapter(browser, site, chapter):
     assert len(buttons) == 1, f"{chapter}: expected one 'Run in your browser' button, got {buttons}"
     button = buttons[0]
     assert "Run in your browser" in button["text"] and button["visible"]
-    assert 0 < button["top"] - button["title"] < 200, f"{chapter}: button not right under the title"
+    assert button["underTitle"], f"{chapter}: the button is not right under the title"
     parts = urlsplit(button["href"])
     assert parts.hostname == "127.0.0.1"
     assert parts.path == "/lite/notebooks/index.html", button["href"]
