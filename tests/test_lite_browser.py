@@ -209,7 +209,9 @@ async def _run_everything(site: str, launch_options: dict) -> dict:
                 except Exception as err:  # reported by the test of that chapter
                     results[name] = {"crash": f"{type(err).__name__}: {err}"}
 
-        jobs = [one(c, _run_chapter(browser, site, c)) for c in CHAPTERS]
+        # Later chapters tend to be the heavier ones (the CNN chapter trains networks): start
+        # them first, so the long ones do not run alone at the end.
+        jobs = [one(c, _run_chapter(browser, site, c)) for c in reversed(CHAPTERS)]
         jobs.append(one("doctests", _run_doctests(browser, site)))
         await asyncio.gather(*jobs)
         await browser.close()
