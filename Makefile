@@ -3,12 +3,21 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# Where pip finds torch (the test reference only). Empty: pip's default index, which on most
+# Linux machines serves the multi-GB CUDA build; for the CPU build say
+#   make test TORCH_INDEX=https://download.pytorch.org/whl/cpu
+TORCH_INDEX ?=
+TORCH_FROM := $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX),)
+# Where the in-browser site's Pyodide comes from: pypi (default), cdn, or a local folder or
+# pyodide-X.tar.bz2; every file is checked against lite/pyodide-manifest.json whatever the source.
+PYODIDE_SOURCE ?= pypi
+export PYODIDE_SOURCE
 
 .PHONY: help test book execute lint clean venv
 
 help:
 	@echo "make test     install everything and run the whole test suite (what CI runs)"
-	@echo "make book     install the book's tools and build it into _build/html"
+	@echo "make book     install the book's tools and build it, with its in-browser copy, into _build/html"
 	@echo "make execute  re-run every notebook top to bottom in a fresh kernel, in place"
 	@echo "make lint     ruff check and format check"
 
@@ -19,10 +28,11 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 # Unit, property and PyTorch-parity tests, docstring examples, every notebook re-run and
-# compared by nbval, and the built book opened in headless Chromium.
-# torch comes first and pinned: 2.13.0 is a CPU build; an unpinned torch pulls CUDA.
+# compared by nbval, the built book opened in headless Chromium, and every chapter run in the
+# book's in-browser copy (JupyterLite) there.
+# torch comes first and pinned (an unpinned torch pulls CUDA); see TORCH_INDEX above.
 test: venv
-	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet $(TORCH_FROM) torch==2.13.0
 	$(BIN)/pip install --quiet -e ".[test,book,reference]"
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -30,10 +40,12 @@ test: venv
 	$(BIN)/python -c "import matplotlib.pyplot"
 	$(BIN)/python -m pytest
 
+# The book and, in _build/html/lite, its in-browser copy (POOLING_LAB_LITE=0 skips that).
 book: venv
 	$(BIN)/pip install --quiet -e ".[book]"
 	$(BIN)/jupyter-book build . -W --keep-going
-	@echo "The book is in _build/html: open _build/html/index.html in a browser."
+	@echo "The book is in _build/html: open _build/html/index.html in a browser, or serve it"
+	@echo "(python3 -m http.server -d _build/html) to use its 'Run in your browser' buttons."
 
 execute: venv
 	$(BIN)/pip install --quiet -e ".[book]" "ruff==0.17.6"

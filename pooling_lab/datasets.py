@@ -15,7 +15,7 @@ __all__ = ["Digits", "load_digits", "random_shift", "validation_split"]
 
 
 class Digits(NamedTuple):
-    """A train/test split: images (N, 1, 8, 8) scaled to [0, 1], integer labels (N,)."""
+    """A train/test split: images (N, 1, 8, 8) scaled to [0, 1], ``np.intp`` labels (N,)."""
 
     x_train: np.ndarray
     y_train: np.ndarray
@@ -56,6 +56,8 @@ def load_digits(test_fraction: float = 0.2, seed: int = 0, dtype=np.float32) -> 
     ((1438, 1, 8, 8), (359, 1, 8, 8))
     >>> float(data.x_train.max())
     1.0
+    >>> np.bincount(data.y_test)  # labels are np.intp, so this works on 32-bit platforms too
+    array([36, 36, 35, 37, 36, 36, 36, 36, 35, 36])
     """
     if not 0 < test_fraction < 1:
         raise ValueError(f"load_digits: test_fraction must lie in (0, 1), got {test_fraction}")
@@ -68,7 +70,9 @@ def load_digits(test_fraction: float = 0.2, seed: int = 0, dtype=np.float32) -> 
         ) from err
     raw = sklearn_digits()
     images = (raw.images / 16.0).astype(dtype)[:, None]  # pixel values are 0..16
-    labels = raw.target.astype(np.int64)
+    # np.intp, the platform's index integer: np.bincount and friends refuse to cast int64 down
+    # to it on 32-bit platforms (such as Pyodide's wasm32, where the book runs in a browser).
+    labels = raw.target.astype(np.intp)
     rng = np.random.default_rng(seed)
     test = np.zeros(len(labels), dtype=bool)
     for label in np.unique(labels):

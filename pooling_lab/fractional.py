@@ -66,7 +66,7 @@ def fractional_starts(
     Examples
     --------
     >>> fractional_starts(0.3, 10, 7, 2)  # alpha = 8 / 6: steps of 1 and 2
-    array([0, 1, 3, 4, 5, 7, 8])
+    array([0, 1, 3, 4, 5, 7, 8]...)
     """
     u = np.asarray(sample, dtype=dtype).reshape(1, 1)
     return _starts(u, input_size, output_size, kernel_size)[0]

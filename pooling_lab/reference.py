@@ -89,7 +89,7 @@ def max_pool(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False
     >>> import numpy as np
     >>> out, idx = max_pool(np.array([[[1., 3.], [3., 2.]]]), 2)
     >>> out, idx  # the tie between the two 3s goes to the first in row-major order
-    (array([[[3.]]]), array([[[1]]]))
+    (array([[[3.]]]), array([[[1]]]...))
     """
     win = make_window("reference.max_pool", ndim, kernel_size, stride, padding, dilation, ceil_mode)
     x = check_array("reference.max_pool", "input", x, ndim, integers=True)
@@ -349,7 +349,7 @@ def adaptive_max_pool(x, output_size, *, ndim=2):
     --------
     >>> import numpy as np
     >>> adaptive_max_pool(np.array([[3., 1., 4., 1., 5.]]), (3,), ndim=1)
-    (array([[3., 4., 5.]]), array([[0, 2, 4]]))
+    (array([[3., 4., 5.]]), array([[0, 2, 4]]...))
     """
     from .adaptive import adaptive_bins
 

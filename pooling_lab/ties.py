@@ -134,7 +134,7 @@ def count_maxima(
     >>> import numpy as np
     >>> x = np.array([[[0., 0., 1., 2.], [0., 0., 2., 2.]]])  # after a ReLU: zeros tie
     >>> count_maxima(x, 2)
-    array([[[4, 3]]])
+    array([[[4, 3]]]...)
     """
     fn = "count_maxima"
     x = check_array(fn, "input", input, 2, integers=True)

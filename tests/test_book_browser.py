@@ -1,9 +1,11 @@
 """Build the book and open every page in headless Chromium, as a reader would.
 
-For each page: HTTP 200; no JavaScript errors beyond the two known, harmless ones of Jupyter
+For each page: HTTP 200; no JavaScript errors beyond the known, harmless one of Jupyter
 Book 1.x's own templates; every formula typeset by MathJax; every image loaded; every internal
 link pointing at a page (and anchor) that exists; no request leaving 127.0.0.1. A full-page
-screenshot of each page is saved under ``_build/screenshots/`` for humans to look at.
+screenshot of each page is saved under ``_build/screenshots/`` for humans to look at. Every
+notebook chapter's page has a "Run in your browser" button that opens that chapter's staged
+copy in the in-browser site (whose notebooks test_lite_browser.py runs).
 
 Needs Playwright (``pip install playwright``) and Debian's Chromium at /usr/bin/chromium
 (``apt-get install chromium``); never ``playwright install``. Without them the test skips, unless
@@ -12,14 +14,8 @@ POOLING_LAB_REQUIRE_BROWSER=1 (set by .ci/run), where it fails instead.
 
 from __future__ import annotations
 
-import functools
-import http.server
-import os
 import re
-import shutil
-import subprocess
 import sys
-import threading
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -29,10 +25,11 @@ import yaml
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+import lite_stage  # noqa: E402
+
 HTML = ROOT / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
-CHROMIUM = Path(os.environ.get("POOLING_LAB_CHROMIUM", "/usr/bin/chromium"))
-REQUIRED = os.environ.get("POOLING_LAB_REQUIRE_BROWSER") == "1"
 
 # Console errors that Jupyter Book 1.x's own templates log on every page, and why they are
 # harmless. Anything else fails the test.
@@ -40,8 +37,6 @@ KNOWN_CONSOLE_ERRORS = {
     # sphinx-thebe's script and the book theme both declare this constant; the second
     # declaration throws, but thebe (launch buttons for live code) is not enabled here.
     r"Identifier 'THEBE_JS_URL' has already been declared": "sphinx-thebe loaded twice",
-    # pydata-sphinx-theme validates the stored light/dark mode before it has been set once.
-    r"^Got invalid theme mode: \. Resetting to auto\.$": "theme mode read before it is stored",
 }
 
 
@@ -65,65 +60,12 @@ def _pages() -> list[str]:
 PAGES = _pages()
 
 
-def _missing_tools() -> str | None:
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "Playwright is not installed (pip install playwright; never `playwright install`)"
-    if not CHROMIUM.exists():
-        return f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
-    if shutil.which("jupyter-book", path=str(Path(sys.executable).parent)) is None:
-        return "jupyter-book is not installed (pip install -e '.[book]')"
-    return None
-
-
 @pytest.fixture(scope="module")
-def site():
-    """Build the book once with -W, serve it on 127.0.0.1, yield its base URL."""
-    reason = _missing_tools()
-    if reason:
-        if REQUIRED:
-            pytest.fail(f"browser test required but cannot run: {reason}")
-        pytest.skip(reason)
-    book = shutil.which("jupyter-book", path=str(Path(sys.executable).parent))
-    build = subprocess.run(
-        [book, "build", str(ROOT), "-W", "--keep-going"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
-    assert build.returncode == 0, build.stdout[-5000:] + build.stderr[-5000:]
-    handler = functools.partial(QuietHandler, directory=str(HTML))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):  # keep pytest's output readable
-        pass
-
-
-@pytest.fixture(scope="module")
-def browser(site):
+def browser(site, launch_options):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-                "--disable-sync",
-            ],
-        )
+        chromium = p.chromium.launch(**launch_options)
         yield chromium
         chromium.close()
 
@@ -134,6 +76,7 @@ def test_every_built_page_is_tested(site):
         p.relative_to(HTML).as_posix()
         for p in HTML.rglob("*.html")
         if not p.relative_to(HTML).parts[0].startswith("_")
+        and p.relative_to(HTML).parts[0] != "lite"  # the in-browser site: test_lite_browser.py
     }
     assert built - {"index.html"} == set(PAGES)
 
@@ -183,7 +126,10 @@ def test_page_renders_in_chromium(browser, site, path):
     assert response is not None and response.status == 200, f"{path}: HTTP status"
     report = page.evaluate(PAGE_REPORT)
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / (path.replace("/", "__") + ".png")), full_page=True)
+    # a long page on a busy machine takes a while to capture whole
+    page.screenshot(
+        path=str(SHOTS / (path.replace("/", "__") + ".png")), full_page=True, timeout=180_000
+    )
     page.close()
 
     unexpected = [e for e in errors if not any(re.search(k, e) for k in KNOWN_CONSOLE_ERRORS)]
@@ -208,3 +154,29 @@ def test_page_renders_in_chromium(browser, site, path):
         assert target.exists(), f"{path}: link to missing page {link}"
         if parts.fragment and target.suffix == ".html":
             assert _anchor_exists(target, unquote(parts.fragment)), f"{path}: no anchor {link}"
+
+
+BUTTON_REPORT = """() => [...document.querySelectorAll('a.lite-launch-button')].map(a => ({
+  href: a.href, text: a.textContent.trim(),
+  visible: a.getBoundingClientRect().height > 0,
+  underTitle: a.parentElement === document.querySelector('section > h1').nextElementSibling,
+}))"""
+
+
+@pytest.mark.parametrize("chapter", lite_stage.notebook_chapters())
+def test_run_in_browser_button_opens_this_chapter(browser, site, chapter):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.route("**/*", lambda r: r.continue_() if "127.0.0.1" in r.request.url else r.abort())
+    page.goto(site + chapter + ".html", wait_until="load")
+    buttons = page.evaluate(BUTTON_REPORT)
+    page.close()
+    assert len(buttons) == 1, f"{chapter}: expected one 'Run in your browser' button, got {buttons}"
+    button = buttons[0]
+    assert "Run in your browser" in button["text"] and button["visible"]
+    assert button["underTitle"], f"{chapter}: the button is not right under the title"
+    parts = urlsplit(button["href"])
+    assert parts.hostname == "127.0.0.1"
+    assert parts.path == "/lite/notebooks/index.html", button["href"]
+    assert parts.query == f"path={chapter}.ipynb", button["href"]
+    staged = HTML / "lite" / "files" / f"{chapter}.ipynb"
+    assert staged.exists(), f"{chapter}: the in-browser site holds no {staged.name}"

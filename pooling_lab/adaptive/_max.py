@@ -80,7 +80,7 @@ def adaptive_max_pool2d(input: np.ndarray, output_size: SizeArg, return_indices:
     >>> import numpy as np
     >>> x = np.arange(15.).reshape(1, 3, 5)
     >>> adaptive_max_pool2d(x, (1, 3), return_indices=True)  # bins of columns 0-1, 1-3, 3-4
-    (array([[[11., 13., 14.]]]), array([[[11, 13, 14]]]))
+    (array([[[11., 13., 14.]]]), array([[[11, 13, 14]]]...))
     """
     return _adaptive_max("adaptive_max_pool2d", 2, input, output_size, return_indices)
 

@@ -98,7 +98,7 @@ def max_pool2d(
             [7., 6.]]])
     >>> idx
     array([[[ 1,  6],
-            [12, 15]]])
+            [12, 15]]]...)
     """
     return _max_pool(
         "max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices
@@ -140,7 +140,7 @@ def max_pool1d(
     >>> import numpy as np
     >>> from pooling_lab.functional import max_pool1d
     >>> max_pool1d(np.array([[1., 3., 2., 2., 0.]]), 3, stride=2, return_indices=True)
-    (array([[3., 2.]]), array([[1, 2]]))
+    (array([[3., 2.]]), array([[1, 2]]...))
     """
     return _max_pool(
         "max_pool1d", 1, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices

@@ -1,0 +1,303 @@
+"""Open every chapter's notebook in the in-browser site (JupyterLite, Pyodide) and run it.
+
+The site is the one the book build puts in ``_build/html/lite`` (fixture ``site`` in
+conftest.py, shared with test_book_browser.py), served on 127.0.0.1 to headless Chromium that
+cannot reach anything else. For each notebook chapter of ``_toc.yml``:
+
+- the notebook opens with the ``python`` (Pyodide) kernel, and no dialog asks for a kernel;
+- "Run all" runs every cell, top to bottom, without an error: the chapter's own asserts check
+  its claims (a training run's accuracy differs in the last digits from the stored one, so
+  outputs are not compared with the book's);
+- no rendered Markdown cell shows raw MyST (directives, roles, labels, options);
+- every coding exercise has its stub cell, which ran and reported through its checker; and the
+  exercise's own solution, run in that kernel, passes the checker;
+- no request left the machine, and the console shows no error.
+
+One more test runs the package's docstring examples in that kernel: Pyodide is a 32-bit
+(wasm32) platform, where NumPy's default integer is int32.
+
+The chapters run two at a time (POOLING_LAB_LITE_PARALLEL) in separate browser contexts, each
+with empty browser storage. Screenshots go to ``_build/screenshots/lite__*.png``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+SHOTS = ROOT / "_build" / "screenshots"
+sys.path.insert(0, str(ROOT / "scripts"))
+import lite_stage  # noqa: E402
+
+# POOLING_LAB_LITE_CHAPTERS=book/a,book/b runs only those (while writing a chapter).
+CHAPTERS = [
+    c
+    for c in lite_stage.notebook_chapters()
+    if c in os.environ.get("POOLING_LAB_LITE_CHAPTERS", c).split(",")
+]
+PARALLEL = int(os.environ.get("POOLING_LAB_LITE_PARALLEL", "2"))
+TIMEOUT_MS = 30 * 60 * 1000  # one chapter, under the worst load seen on a shared machine
+
+# Console messages that are not the site's fault, and why.
+KNOWN_CONSOLE_ERRORS: dict[str, str] = {}
+
+OPENED = "() => { const p = window.jupyterapp && jupyterapp.shell.currentWidget;"
+OPENED += " return !!(p && p.sessionContext && p.context); }"
+
+READY = """async () => {
+  const panel = jupyterapp.shell.currentWidget;
+  await panel.context.ready;
+  await panel.sessionContext.ready;
+  return {
+    kernel: panel.sessionContext.session?.kernel?.name ?? null,
+    dialogs: [...document.querySelectorAll('.jp-Dialog')].map(d => d.innerText),
+  };
+}"""
+
+RUN_ALL = """async () => {
+  const panel = jupyterapp.shell.currentWidget;
+  await jupyterapp.commands.execute('notebook:run-all-cells');
+  const kernel = panel.sessionContext.session.kernel;
+  while (kernel.status !== 'idle') { await new Promise(done => setTimeout(done, 250)); }
+}"""
+
+REPORT = """() => jupyterapp.shell.currentWidget.content.widgets.map(cell => {
+  const m = cell.model;
+  const outputs = m.type === 'code' ? m.outputs.toJSON() : [];
+  const rendered = cell.node.querySelector('.jp-RenderedMarkdown');
+  return {
+    id: m.id, type: m.type, count: m.type === 'code' ? m.executionCount : null,
+    errors: outputs.filter(o => o.output_type === 'error').map(o => o.ename + ': ' + o.evalue),
+    text: outputs.map(o => [].concat(o.text || (o.data && o.data['text/plain']) || []).join(''))
+                 .join(''),
+    images: outputs.filter(o => o.data && o.data['image/png']).length,
+    markdown: m.type === 'markdown' ? (rendered ? rendered.innerText : null) : null,
+  };
+})"""
+
+EXECUTE = """async (code) => {
+  const kernel = jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+  const future = kernel.requestExecute({code, store_history: false});
+  let out = '';
+  future.onIOPub = msg => {
+    const kind = msg.header.msg_type;
+    if (kind === 'stream') out += msg.content.text;
+    if (kind === 'execute_result') out += msg.content.data['text/plain'] + '\\n';
+    if (kind === 'error') out += 'ERROR ' + msg.content.ename + ': ' + msg.content.evalue + '\\n';
+  };
+  await future.done;
+  return out;
+}"""
+
+SHOW_EXERCISE = """() => {
+  const cells = jupyterapp.shell.currentWidget.content.widgets;
+  const stub = cells.find(c => c.model.id.startsWith('lite-stub-')) || cells[cells.length - 1];
+  stub.node.scrollIntoView({block: 'center'});
+}"""
+
+DOCTESTS = """
+import doctest, importlib, pkgutil
+import numpy as np
+import pooling_lab
+failed, tried, report = 0, 0, []
+for info in pkgutil.walk_packages(pooling_lab.__path__, "pooling_lab."):
+    module = importlib.import_module(info.name)
+    finder = doctest.DocTestFinder()
+    runner = doctest.DocTestRunner(
+        optionflags=doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS, verbose=False
+    )
+    for test in finder.find(module):
+        runner.run(test, out=report.append)
+    failed += runner.failures
+    tried += runner.tries
+print("platform int:", np.dtype(np.intp), "default int:", np.array([1]).dtype)
+print(f"doctests: {tried} examples, {failed} failed")
+print("".join(report))
+"""
+
+
+def _checks(chapter: str) -> list[lite_stage.Exercise]:
+    return lite_stage.coding_exercises()[chapter]
+
+
+async def _open(browser, site: str, chapter: str, record: dict):
+    """A fresh context (empty storage) showing the chapter's notebook, with its kernel ready."""
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+
+    async def only_local(route):
+        if urlsplit(route.request.url).hostname == "127.0.0.1":
+            await route.continue_()
+        else:
+            record["outside"].append(route.request.url)
+            await route.abort()
+
+    await context.route("**/*", only_local)
+    page = await context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.on("console", lambda m: record["console"].append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: record["console"].append(str(e)))
+    page.on(
+        "response",
+        lambda r: record["missing"].append(r.url) if r.status >= 400 else None,
+    )
+    started = time.monotonic()
+    await page.goto(f"{site}lite/notebooks/index.html?path={chapter}.ipynb")
+    await page.wait_for_function(OPENED, timeout=TIMEOUT_MS)
+    record.update(await page.evaluate(READY))
+    record["kernel_seconds"] = time.monotonic() - started
+    return context, page
+
+
+async def _run_chapter(browser, site: str, chapter: str) -> dict:
+    record = {"outside": [], "console": [], "missing": [], "solutions": {}}
+    context, page = await _open(browser, site, chapter, record)
+    try:
+        started = time.monotonic()
+        await page.evaluate(RUN_ALL)
+        record["run_seconds"] = time.monotonic() - started
+        record["cells"] = await page.evaluate(REPORT)
+        for ex in _checks(chapter):
+            code = lite_stage.solution_code(ex.solution)
+            if not re.search(rf"^def {ex.function}\(", code, re.M):
+                record["solutions"][ex.label] = None  # the solution is prose, not code
+                continue
+            run = f"from pooling_lab.exercises import {ex.checker}\n{code}\n"
+            run += f"print(repr({ex.checker}({ex.function})))"
+            record["solutions"][ex.label] = await page.evaluate(EXECUTE, run)
+        await page.evaluate(SHOW_EXERCISE)  # the picture shows the first exercise, or the end
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=str(SHOTS / f"lite__{chapter.replace('/', '__')}.png"))
+    finally:
+        await context.close()
+    return record
+
+
+async def _run_doctests(browser, site: str) -> dict:
+    record = {"outside": [], "console": [], "missing": []}
+    context, page = await _open(browser, site, CHAPTERS[0], record)
+    try:
+        await page.evaluate(EXECUTE, "%pip install pooling-lab[lite]")
+        record["output"] = await page.evaluate(EXECUTE, DOCTESTS)
+    finally:
+        await context.close()
+    return record
+
+
+async def _run_everything(site: str, launch_options: dict) -> dict:
+    from playwright.async_api import async_playwright
+
+    results: dict[str, dict] = {}
+    gate = asyncio.Semaphore(PARALLEL)
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(**launch_options)
+
+        async def one(name, job):
+            async with gate:
+                try:
+                    results[name] = await job
+                except Exception as err:  # reported by the test of that chapter
+                    results[name] = {"crash": f"{type(err).__name__}: {err}"}
+
+        # Later chapters tend to be the heavier ones (the CNN chapter trains networks): start
+        # them first, so the long ones do not run alone at the end.
+        jobs = [one(c, _run_chapter(browser, site, c)) for c in reversed(CHAPTERS)]
+        jobs.append(one("doctests", _run_doctests(browser, site)))
+        await asyncio.gather(*jobs)
+        await browser.close()
+    return results
+
+
+@pytest.fixture(scope="module")
+def lite_runs(site, launch_options):
+    """Every chapter run in the browser (two at a time), keyed by chapter."""
+    results: dict = {}
+
+    def target():
+        results.update(asyncio.run(_run_everything(site, launch_options)))
+
+    started = time.monotonic()
+    worker = threading.Thread(target=target)  # Playwright's async API, off pytest's thread
+    worker.start()
+    worker.join()
+    results["_seconds"] = time.monotonic() - started
+    print(f"[lite] ran {len(CHAPTERS)} notebooks in the browser in {results['_seconds']:.0f} s")
+    return results
+
+
+def _no_outside_and_no_errors(name: str, record: dict) -> None:
+    assert not record["outside"], f"{name}: requests that left the machine {record['outside']}"
+    assert not record["missing"], f"{name}: requests the site could not answer {record['missing']}"
+    unexpected = [
+        e for e in record["console"] if not any(re.search(k, e) for k in KNOWN_CONSOLE_ERRORS)
+    ]
+    assert not unexpected, f"{name}: console errors {unexpected}"
+
+
+def test_every_chapter_is_staged(site):
+    """The toc's notebook chapters are the ones the site holds (nothing else, nothing less)."""
+    staged = ROOT / "_build" / "html" / "lite" / "files"
+    found = sorted(str(p.relative_to(staged).with_suffix("")) for p in staged.rglob("*.ipynb"))
+    assert found == sorted(lite_stage.notebook_chapters())
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_chapter_runs_in_the_browser(lite_runs, chapter):
+    record = lite_runs[chapter]
+    assert "crash" not in record, f"{chapter}: {record.get('crash')}"
+    print(
+        f"{chapter}: kernel ready in {record['kernel_seconds']:.0f} s, "
+        f"all cells in {record['run_seconds']:.0f} s"
+    )
+    assert record["kernel"] == "python", f"{chapter}: kernel {record['kernel']!r}"
+    assert not record["dialogs"], f"{chapter}: a dialog opened: {record['dialogs']}"
+    cells = record["cells"]
+    code = [c for c in cells if c["type"] == "code"]
+    errors = [(c["id"], c["errors"]) for c in code if c["errors"]]
+    assert not errors, f"{chapter}: cells that raised {errors}"
+    not_run = [c["id"] for c in code if c["count"] is None]
+    assert not not_run, f"{chapter}: cells that did not run {not_run}"
+    assert [c["count"] for c in code] == list(range(1, len(code) + 1)), "not top to bottom"
+    for cell in cells:
+        if cell["type"] != "markdown":
+            continue
+        assert cell["markdown"] is not None, f"{chapter}: markdown cell {cell['id']} not rendered"
+        raw = lite_stage.RAW_MYST.search(cell["markdown"])
+        assert raw is None, f"{chapter}: raw MyST {raw and raw[0]!r} shown in cell {cell['id']}"
+    _no_outside_and_no_errors(chapter, record)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_exercises_can_be_done_in_the_browser(lite_runs, chapter):
+    record = lite_runs[chapter]
+    assert "crash" not in record, f"{chapter}: {record.get('crash')}"
+    by_id = {c["id"]: c for c in record["cells"]}
+    for ex in _checks(chapter):
+        stub = by_id.get(f"lite-stub-{ex.label}")
+        assert stub is not None, f"{chapter}: no stub cell for exercise {ex.label}"
+        # the untouched stub ran, and its checker answered (it reports the missing code)
+        assert f"FAIL {ex.checker}" in stub["text"], stub["text"]
+        assert "NotImplementedError" in stub["text"], stub["text"]
+        solved = record["solutions"][ex.label]
+        if solved is not None:  # the exercise's own solution passes its checker here
+            assert f"PASS {ex.checker}" in solved, f"{chapter} {ex.label}: {solved}"
+
+
+def test_package_doctests_pass_on_wasm32(lite_runs):
+    record = lite_runs["doctests"]
+    assert "crash" not in record, record.get("crash")
+    output = record["output"]
+    assert "platform int: int32" in output, output  # it really ran on a 32-bit platform
+    found = re.search(r"doctests: (\d+) examples, (\d+) failed", output)
+    assert found and int(found[1]) > 100 and found[2] == "0", output
+    _no_outside_and_no_errors("doctests", record)
