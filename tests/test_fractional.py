@@ -231,3 +231,18 @@ def test_integer_input_is_pooled_exactly():
     ref, ref_idx = R.fractional_max_pool(x, (2, 2), (5, 5), u)
     np.testing.assert_array_equal(out, ref)
     np.testing.assert_array_equal(idx, ref_idx)
+
+
+def test_chapter_numbers_hold_in_torch():
+    """The chapter's worked cases, checked against torch itself: exercise 1 (b) with u = 0.7,
+    and 10 -> 3 with windows of 2, where inputs 2, 3, 6, 7 lie in no window."""
+    row = np.array([[[[3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0]]]])
+    samples = np.array([[[0.7, 0.0]]])
+    t_out, _, t_grad = _torch(2, row, (1, 2), (1, 4), samples, np.ones((1, 1, 1, 4)))
+    assert t_out.ravel().tolist() == [3.0, 4.0, 5.0, 9.0]
+    assert t_grad.ravel().tolist() == [1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0]
+    wide = tie_free((1, 1, 1, 10), seed=6)
+    samples = np.array([[[0.5, 0.0]]])
+    _, _, t_grad = _torch(2, wide, (1, 2), (1, 3), samples, np.ones((1, 1, 1, 3)))
+    assert FR.fractional_starts(0.5, 10, 3, 2).tolist() == [0, 4, 8]
+    assert t_grad.ravel()[[2, 3, 6, 7]].tolist() == [0.0] * 4
