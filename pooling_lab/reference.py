@@ -408,7 +408,7 @@ def fractional_max_pool(x, kernel_size, output_size, random_samples, *, ndim=2):
     >>> import numpy as np
     >>> x = np.array([[[3., 1., 4., 1., 5., 9., 2.]]])  # (C, H, W) with H = 1
     >>> fractional_max_pool(x, (1, 2), (1, 4), np.array([[[0.5, 0.]]]))  # starts 0, 2, 4, 5
-    (array([[[3., 4., 9., 9.]]]), array([[[0, 2, 5, 5]]]))
+    (array([[[3., 4., 9., 9.]]]), array([[[0, 2, 5, 5]]]...))
     """
     x = np.asarray(x)
     t = x.dtype.type if x.dtype.kind == "f" else np.float64

@@ -105,7 +105,7 @@ def adaptive_max_pool1d(input: np.ndarray, output_size: SizeArg, return_indices:
     --------
     >>> import numpy as np
     >>> adaptive_max_pool1d(np.array([[3., 1., 4., 1., 5.]]), 2, return_indices=True)
-    (array([[4., 5.]]), array([[2, 4]]))
+    (array([[4., 5.]]), array([[2, 4]]...))
     """
     return _adaptive_max("adaptive_max_pool1d", 1, input, output_size, return_indices)
 
@@ -138,7 +138,7 @@ def adaptive_max_pool3d(input: np.ndarray, output_size: SizeArg, return_indices:
     >>> idx
     array([[[[ 6,  7]],
     <BLANKLINE>
-            [[10, 11]]]])
+            [[10, 11]]]]...)
     """
     return _adaptive_max("adaptive_max_pool3d", 3, input, output_size, return_indices)
 

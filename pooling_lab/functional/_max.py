@@ -267,7 +267,7 @@ def max_pool3d(
     >>> x = np.arange(8.).reshape(1, 2, 2, 2)  # one channel, a 2x2x2 volume
     >>> x[0, 0, 1, 0] = 9.
     >>> max_pool3d(x, 2, return_indices=True)
-    (array([[[[9.]]]]), array([[[[2]]]]))
+    (array([[[[9.]]]]), array([[[[2]]]]...))
     """
     return _max_pool(
         "max_pool3d", 3, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices
