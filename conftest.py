@@ -1,6 +1,21 @@
 """Repository-wide pytest setup."""
 
 import importlib.util
+import sys
+from pathlib import Path
 
 # The figures need matplotlib (the `book` extra); without it their doctests cannot run.
 collect_ignore = [] if importlib.util.find_spec("matplotlib") else ["pooling_lab/plots.py"]
+
+
+def pytest_collection_finish(session):
+    """Start the notebooks' runs at the lower SIMD levels in the background, if selected.
+
+    They take a core for a few minutes; started now, they overlap with the rest of the suite
+    instead of running after it (tests/simd_levels.py, tests/test_simd_levels.py).
+    """
+    if any(item.nodeid.startswith("tests/test_simd_levels.py") for item in session.items):
+        sys.path.insert(0, str(Path(__file__).parent / "tests"))
+        import simd_levels
+
+        simd_levels.runs().start()

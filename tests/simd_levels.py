@@ -1,0 +1,119 @@
+"""NumPy's SIMD dispatch levels on this machine, and the book's notebooks run at each of them.
+
+NumPy compiles its loops for a baseline instruction set and, on top, for "dispatch targets"
+(on x86-64 with NumPy 2.x: X86_V3, X86_V4, AVX512_ICL, AVX512_SPR), and at import picks the
+best one the CPU supports. Different targets may round differently (summation order, fused
+multiply-add), so an output printed with too many digits changes from one CPU to the next.
+``NPY_DISABLE_CPU_FEATURES`` switches targets off, so one machine can play every CPU below its
+own: level L runs with every supported target above L disabled.
+
+The runs are started in the background as soon as pytest has collected them (see
+tests/conftest.py), one after the other, so that they overlap with the rest of the suite;
+tests/test_simd_levels.py waits for each and checks it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LOGS = ROOT / "_build" / "simd-levels"
+
+
+def _umath():
+    try:
+        from numpy._core import _multiarray_umath as umath  # NumPy 2
+    except ImportError:  # NumPy 1.x
+        from numpy.core import _multiarray_umath as umath
+    return umath
+
+
+def supported_targets() -> list[str]:
+    """NumPy's dispatch targets that this CPU supports, lowest first (NumPy's own order)."""
+    umath = _umath()
+    return [t for t in umath.__cpu_dispatch__ if umath.__cpu_features__.get(t)]
+
+
+def levels() -> dict[str, list[str]]:
+    """Every level below the top one: its name -> the targets to disable for it.
+
+    The top level (nothing disabled) is the ordinary nbval run of the suite.
+    """
+    targets = supported_targets()
+    names = ["baseline", *targets[:-1]]
+    return {name: targets[i:] for i, name in enumerate(names)}
+
+
+def enabled_targets(disabled: list[str]) -> list[str]:
+    """The dispatch targets a fresh Python reports as enabled with ``disabled`` switched off."""
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import simd_levels; "
+        "print(' '.join(simd_levels.supported_targets()))"
+    )
+    env = {**os.environ, "NPY_DISABLE_CPU_FEATURES": " ".join(disabled)}
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(Path(__file__).parent)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return out.stdout.split()
+
+
+def nbval_command() -> list[str]:
+    """pytest with nbval on every notebook of the book, as the main run does (strict)."""
+    return [
+        sys.executable,
+        *("-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts="),
+        *("--nbval", "--nbval-current-env", "-W", "ignore::DeprecationWarning"),
+        str(ROOT / "book"),
+    ]
+
+
+class LevelRuns:
+    """The nbval runs of every level, one after the other in a background thread."""
+
+    def __init__(self) -> None:
+        self.levels = levels()
+        self.results: dict[str, tuple[int, str]] = {}
+        self.done = {name: threading.Event() for name in self.levels}
+        self._thread = threading.Thread(target=self._run_all, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run_all(self) -> None:
+        LOGS.mkdir(parents=True, exist_ok=True)
+        for name, disabled in self.levels.items():
+            env = {**os.environ, "NPY_DISABLE_CPU_FEATURES": " ".join(disabled)}
+            try:
+                run = subprocess.run(
+                    nbval_command(), env=env, cwd=ROOT, capture_output=True, text=True
+                )
+                log = run.stdout + run.stderr
+                (LOGS / f"{name}.log").write_text(log)
+                self.results[name] = (run.returncode, log)
+            except OSError as err:
+                self.results[name] = (-1, f"could not start: {err}")
+            self.done[name].set()
+
+    def result(self, name: str, timeout: float) -> tuple[int, str]:
+        if not self._thread.is_alive() and not self._thread.ident:
+            self.start()  # the hook did not start it (e.g. collected in an unusual way)
+        assert self.done[name].wait(timeout), f"level {name}: no result after {timeout:.0f} s"
+        return self.results[name]
+
+
+RUNS: LevelRuns | None = None
+
+
+def runs() -> LevelRuns:
+    global RUNS
+    if RUNS is None:
+        RUNS = LevelRuns()
+    return RUNS
