@@ -131,6 +131,18 @@ def _winner_mask(x2d, indices):
     return mask.reshape(x2d.shape)
 
 
+def _nested_inset(oh: int, ow: int, reach: tuple[int, int]) -> float:
+    """How far inside its cells to draw window (oh, ow)'s outline, so overlapping ones differ.
+
+    Windows (oh, ow) and (oh', ow') can share a cell only if |oh - oh'| < reach[0] and
+    |ow - ow'| < reach[1]. Then (oh mod reach[0], ow mod reach[1]) differs between them, so each
+    gets its own inset, and on a shared cell their outlines are nested, never drawn on one another.
+    """
+    rows, cols = reach
+    step = min(0.05, 0.36 / max(rows * cols - 1, 1))
+    return 0.06 + step * ((oh % rows) * cols + ow % cols)
+
+
 def pooling_windows(
     x: np.ndarray,
     kernel_size: int | Sequence[int],
@@ -181,11 +193,14 @@ def pooling_windows(
     colours = plt.get_cmap("tab10").colors
     n_out = out.shape[-2] * out.shape[-1]
     chosen = range(n_out) if windows is None else windows
+    # How many windows fit across one window's extent, per dimension (see _nested_inset).
+    reach = tuple(
+        -(-((k - 1) * d + 1) // s) for k, d, s in zip(win.kernel, win.dilation, win.stride)
+    )
     for number in chosen:
         oh, ow = divmod(number, out.shape[-1])
         colour = colours[number % len(colours)]
-        # Nudge each window's outline inwards a little so overlapping windows stay visible.
-        inset = 0.06 + 0.05 * (number % 3)
+        inset = _nested_inset(oh, ow, reach)
         for kh in range(win.kernel[0]):
             for kw in range(win.kernel[1]):
                 h = oh * win.stride[0] - win.padding[0] + kh * win.dilation[0]
@@ -199,6 +214,7 @@ def pooling_windows(
                         edgecolor=colour,
                         linewidth=2,
                         clip_on=False,
+                        gid=f"window {number}",
                     )
                 )
     pad_h, pad_w = win.padding
@@ -698,7 +714,8 @@ def fractional_windows(
     corners = [(r, c) for r in rows for c in cols]
     for number in range(len(corners)) if windows is None else windows:
         r, c = corners[number]
-        inset = 0.06 + 0.06 * (number % 3)  # overlapping windows stay visible
+        # starts advance by at least 1, so windows kh rows or kw columns apart never overlap
+        inset = _nested_inset(*divmod(number, len(cols)), (kh, kw))
         ax.add_patch(
             plt.Rectangle(
                 (c - 0.5 + inset, r - 0.5 + inset),

@@ -74,3 +74,26 @@ def test_network_second_weight_has_its_own_style_and_labels_sit_mid_line():
     assert first.get_color() != second.get_color()
     (x0, x1), label = first.get_xdata(), next(t for t in ax.texts if t.get_text() == "w = 1")
     assert label.get_position()[0] == pytest.approx((x0 + x1) / 2)
+
+
+@pytest.mark.parametrize(
+    "shape, kernel, stride, dilation",
+    [((7, 7), 3, 2, 1), ((6, 6), 3, 1, 1), ((7, 9), (3, 2), (2, 1), 1), ((7, 7), 2, 1, 2)],
+)
+def test_pooling_windows_never_draws_two_overlapping_windows_on_one_another(
+    shape, kernel, stride, dilation
+):
+    x = np.arange(np.prod(shape), dtype=float).reshape(shape)
+    ax = plots.pooling_windows(x, kernel, stride, dilation=dilation)
+    cells: dict[tuple, dict[str, tuple]] = {}  # cell -> {window: its rectangle there}
+    for patch in ax.patches:
+        if patch.get_gid() is None:
+            continue
+        x0, y0 = patch.get_xy()
+        cell = (round(y0), round(x0))  # the rectangle lies inside this cell
+        rect = (round(x0, 6), round(y0, 6), round(patch.get_width(), 6))
+        cells.setdefault(cell, {})[patch.get_gid()] = rect
+    shared = [drawn for drawn in cells.values() if len(drawn) > 1]
+    assert shared, "the case should have overlapping windows"
+    for drawn in shared:
+        assert len(set(drawn.values())) == len(drawn), drawn
