@@ -2,39 +2,97 @@
 
 Usage::
 
-    python benchmarks/bench_pooling.py                # full sizes, writes benchmarks/results/
-    python benchmarks/bench_pooling.py --quick        # tiny shapes, for a smoke test
+    python benchmarks/bench_pooling.py                # full sizes, writes results/pooling.json
+    python benchmarks/bench_pooling.py --quick --allow-busy --out /tmp/b.json   # smoke test
     python benchmarks/bench_pooling.py --out FILE.json
 
-What is timed, per configuration, in float32, as medians of interleaved rounds in one process
-(at least ``--repeats`` rounds and ``--min-time`` seconds of them; see ``pooling_timing``):
+Before measuring, the script checks that the machine is quiet (``bench_machine``: 1-minute load
+average at most 0.5, no other process above 10% of a core); on a busy machine it refuses, exit
+status 3, naming the load and the processes. It checks again after measuring (the other
+processes' CPU over the whole run, then one more sample) and refuses to write a publishable file
+if that fails. ``--allow-busy`` measures and writes anyway, marked ``"publishable": false``.
+``--quick`` (tiny shapes) never writes into ``benchmarks/results/``, and is never publishable.
 
-- pooling_lab: a layer's ``forward`` then ``backward`` (``MaxPool2d`` / ``AvgPool2d``), which is
-  what training runs; and for max pooling also the functional path that materialises PyTorch's
-  int64 indices (``max_pool2d(..., return_indices=True)`` then ``max_pool2d_backward``).
-- PyTorch: ``F.max_pool2d`` / ``F.avg_pool2d`` forward then ``backward`` through autograd, with
-  one thread and with its default thread count (set before each block of rounds, never inside
-  a timed call); for max pooling both in the usual NCHW layout and in ``channels_last`` (NHWC,
-  input and incoming gradient both converted before timing).
-- ``np.copyto`` of an array of the input's size, the copy bandwidth of this machine at that
-  size, beside the bandwidth pooling_lab's max pooling achieves (bytes it must at least move:
-  input and output read or written once in each direction).
-- Peak extra memory of pooling_lab's forward+backward (tracemalloc), as a multiple of the
-  input's size; the gradient arriving at the output is made before measuring, like the input.
-- The spread of every contender: first and third quartile of its rounds (``iqr_ms``), and for
-  each ratio against PyTorch the range from the most to the least favourable pairing of
-  quartiles (``ratio_range_vs_*``).
-- Forward passes alone, for max pooling in 2-D: the chapter's Step 1 (strided slices) and
-  Step 2 (stride phases, whole input), NumPy's ``sliding_window_view`` with ``max``/``argmax``,
-  and pooling_lab's layer (``pooling_ablation``).
-- The backward's scatter as pooling_lab runs it, block by block: the layer's (one-byte codes,
-  assignment without overlap) and the functional path's (``np.add.at`` at int64 indices), and
-  ``functional_extra_ms``, what the functional path adds step by step (int64 indices, their
-  check, and the difference of the two scatters).
-- One 3-D configuration, max pooling only, against ``F.max_pool3d``.
-- The loop reference (``pooling_lab.reference``): forward and backward on configuration 5
-  (the speed-up divides by the main table's median) and on a scaled-down configuration 1, the
-  cost per element visited, and what its scalar operations cost one by one.
+To regenerate ``results/pooling.json``, on a quiet machine (a few minutes)::
+
+    while [ "$(cut -d' ' -f1 /proc/loadavg | awk '{print ($1>=0.5)}')" = 1 ]; do sleep 10; done
+    python benchmarks/bench_pooling.py
+
+**What is timed**, per configuration, in float32, in interleaved rounds in one process (at
+least ``--repeats`` rounds and ``--min-time`` seconds per configuration, at most ``--budget``;
+rounds, thread blocks, clocks and pairing as described in ``pooling_timing``). Every contender is
+timed in every one of its rounds by wall time and by CPU time (thread CPU time for NumPy code,
+process CPU time for PyTorch, which may compute on several threads):
+
+- ``pooling_lab``: a layer's ``forward`` then ``backward`` (``MaxPool2d`` / ``AvgPool2d``,
+  ``MaxPool3d``), which is what training runs; it runs in every round of every thread block,
+  so that it pairs with every PyTorch contender in the same round.
+- ``pooling_lab_functional`` (max): ``max_pool2d(..., return_indices=True)`` then
+  ``max_pool2d_backward``, the path that materialises PyTorch's int64 indices.
+- ``torch_1_thread``, ``torch_default`` and, for max pooling, ``torch_channels_last_1_thread``,
+  ``torch_channels_last_default``: ``F.max_pool2d`` / ``F.avg_pool2d`` (``max_pool3d``)
+  forward then ``backward`` through autograd, with one thread and with PyTorch's default thread
+  count, in NCHW and in ``channels_last`` (NHWC; input and incoming gradient both converted
+  before timing).
+- ``copy_input`` (max): ``np.copyto`` of an array of the input's size.
+- ``scatter_add_at``, ``scatter_assign``, ``repeat_check`` (max): the backward's scatter over
+  the whole array in one call, by ``np.add.at`` and by assignment, and the check for repeated
+  positions an assignment of user-given indices would need first.
+- ``scatter_layer``, ``scatter_functional``, ``indices_int64``, ``check_indices`` (max): the
+  scatter as pooling_lab runs it, block by block (the layer's from its one-byte codes, the
+  functional path's by ``np.add.at``), the functional path's int64 indices and their check.
+- ``forward_step1_slices``, ``forward_step2_phases``, ``forward_sliding_window_view``,
+  ``forward_pooling_lab`` (max, 2-D): forward passes alone, the chapter's Step 1 and Step 2,
+  NumPy's ``sliding_window_view``, and pooling_lab's layer (``pooling_ablation``).
+
+**What is written** (JSON; lists of plain values on one line):
+
+- ``publishable`` (bool), ``not_publishable_because`` (list of reasons), ``quick``, ``code``
+  (git commit, "+dirty" with uncommitted package or benchmark changes), ``started``,
+  ``dtype``, ``settings`` (repeats, budget_s, min_time_s, block), ``clocks``;
+- ``machine``: ``bench_machine.machine_record`` (cpu, cores, usable_cores, platform, python,
+  numpy, numpy_simd {baseline, dispatch, enabled, NPY_DISABLE_CPU_FEATURES}, threads {env,
+  torch_num_threads, torch_num_interop_threads, threadpoolctl}, torch, torch_default_threads,
+  torch_cpu_capability) plus ``load_average_before`` / ``load_average_after``;
+- ``machine_check``: ``limits``, and ``before`` / ``during`` / ``after`` (load average, other
+  processes' CPU as shares of a core, the CPU-heavy ones by pid and name, the reasons);
+- ``configs`` (2-D) and ``configs_3d``: per configuration ``config``, ``shape``, ``kernel``,
+  ``stride``, ``padding``, and per kind (``max``, ``avg``; 3-D: ``max`` only):
+
+  - ``rounds``: the number of rounds in all (all thread blocks);
+  - ``contenders[name]``: ``threads`` (PyTorch's thread count, null: any), ``cpu_clock``,
+    ``rounds``, ``wall_ms`` and ``cpu_ms``, each ``{"q1", "median", "q3"}`` over its rounds;
+  - ``paired["A/B"]``: the per-round ratio of A's time to B's, ``{"pairing": "same round" or
+    "adjacent blocks", "pairs": n, "wall": {"q1", "median", "q3"}, "cpu": {...}}``; below 1, A
+    is faster. A side may be a sum measured in one round, "repeat_check+scatter_assign". The
+    keys are :data:`COMPARISONS` (those whose contenders ran);
+  - ``per_round[quantity]``: quantities computed within each round, then summarised the same
+    way (``{"rounds", "wall", "cpu"}``): ``functional_extra_ms`` (indices_int64 +
+    check_indices + scatter_functional - scatter_layer), ``functional_minus_layer_ms``,
+    ``achieved_gb_per_s`` (the minimal traffic of forward + backward: input and output, each
+    read or written once in each direction, over pooling_lab's time), ``copy_gb_per_s``
+    (2 x the input's bytes over copy_input's time), ``achieved_over_copy`` (their ratio);
+  - ``peak_extra_memory_x_input``: pooling_lab's peak extra memory in forward + backward
+    (tracemalloc), as a multiple of the input's size;
+  - ``raw``: ``round_threads``, ``round_cycle``, ``round_position`` and every contender's
+    ``wall_us`` / ``cpu_us`` per round (null where it did not run): see ``pooling_timing``.
+
+- ``reference``: the loop reference (``pooling_lab.reference``), ``clock`` and ``cases``. Each
+  case (configuration 5 whole; 4 of configuration 1's 2048 planes) has ``counts`` (planes,
+  windows, generated coordinates, element visits, comparisons, truth tests, isnan calls,
+  takeovers: ``loop_profile.visit_counts``), its own ``rounds``, ``contenders``
+  (``reference_forward``, ``reference_backward``, and ``pooling_lab``'s layer on the same
+  input), ``paired["reference_forward+reference_backward/pooling_lab"]`` (the speed-up),
+  ``cpu_us_per_element_visit`` and ``cpu_us_per_window`` (quartiles of the forward's CPU time
+  over the rounds, divided by the counts), ``profile`` (``loop_profile.part_costs``: every part
+  of one window's visit timed on its own, CPU ns: its ``statement``, what it is paid ``per``
+  (a key of ``counts``), ``ns`` quartiles over repeats), ``model`` (``parts_ms``: each part's
+  count x median cost; ``element_parts_ms`` and ``bookkeeping_parts_ms``, their split between
+  work on each element's value and the loop's bookkeeping; ``sum_of_parts_ms`` beside
+  ``measured_forward_cpu_ms``, ``sum_over_measured``; the same per window and per element
+  visit), ``raw``; and where the case is part of a
+  configuration, ``whole_config`` (the forward's and forward + backward's CPU seconds scaled by
+  the number of planes: the loops treat every plane alike).
 
 torch is optional: without it only pooling_lab's figures are reported.
 """
@@ -43,12 +101,9 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
 import math
-import os
-import platform
-import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -57,23 +112,35 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 sys.path.insert(0, str(ROOT))
 
+import loop_profile  # noqa: E402
+from bench_machine import (  # noqa: E402
+    check_out,
+    code_version,
+    machine_record,
+    postflight,
+    preflight,
+    publish,
+)
 from pooling_ablation import STEPS as ABLATION_STEPS  # noqa: E402
 from pooling_timing import (  # noqa: E402
+    CLOCK_NAMES,
+    Rounds,
     Step,
-    interleaved_medians,
-    interleaved_times,
-    load_average,
+    comparison,
+    contender_summaries,
+    interleaved_rounds,
     peak_extra_memory,
+    per_round,
     quartiles,
-    scalar_costs_ns,
 )
 
 import pooling_lab as pl  # noqa: E402
 import pooling_lab.functional as F  # noqa: E402
 from pooling_lab import _core  # noqa: E402
-from pooling_lab._params import check_indices, make_window  # noqa: E402
+from pooling_lab._params import check_indices  # noqa: E402
 from pooling_lab.layers import _MaxPoolNd  # noqa: E402
 
+SCRIPT = "bench_pooling.py"
 CONFIGS = [  # name, input shape, kernel, stride, padding
     ("1", (32, 64, 56, 56), 3, 2, 1),
     ("2", (64, 32, 32, 32), 2, 2, 0),
@@ -84,55 +151,43 @@ CONFIGS = [  # name, input shape, kernel, stride, padding
 CONFIGS_3D = [("3d", (4, 16, 16, 56, 56), 2, 2, 0)]
 QUICK = [("1q", (2, 3, 9, 9), 3, 2, 1), ("5q", (4, 2, 4, 4), 2, 2, 0)]
 QUICK_3D = [("3dq", (1, 2, 4, 4, 4), 2, 2, 0)]
-# The loop reference on shapes it can finish: configuration 5 itself, and 1 scaled down.
-REFERENCE_CASES = [("5", (256, 8, 8, 8), 2, 2, 0), ("1, scaled down", (2, 8, 14, 14), 3, 2, 1)]
-QUICK_REFERENCE = [("5q", (2, 2, 4, 4), 2, 2, 0)]
+# The loop reference on shapes it can finish: configuration 5 whole, and 4 of configuration
+# 1's 2048 planes (name, shape, kernel, stride, padding, the whole configuration's shape).
+REFERENCE_CASES = [
+    ("5", (256, 8, 8, 8), 2, 2, 0, None),
+    ("1, 4 of its 2048 planes", (1, 4, 56, 56), 3, 2, 1, (32, 64, 56, 56)),
+]
+QUICK_REFERENCE = [
+    ("5q", (2, 2, 4, 4), 2, 2, 0, None),
+    ("1q, 1 of its 6 planes", (1, 1, 9, 9), 3, 2, 1, (2, 3, 9, 9)),
+]
+
+TORCH = [f"torch_{layout}{t}" for layout in ("", "channels_last_") for t in ("1_thread", "default")]
+# Every comparison the chapters and the README make, as "A/B" (A's time over B's, per round).
+COMPARISONS = [
+    *(f"pooling_lab/{t}" for t in TORCH),
+    "torch_channels_last_1_thread/torch_1_thread",
+    "torch_channels_last_default/torch_default",
+    "torch_default/torch_1_thread",
+    "torch_channels_last_default/torch_channels_last_1_thread",
+    "pooling_lab_functional/pooling_lab",
+    "scatter_add_at/scatter_assign",
+    "scatter_add_at/repeat_check+scatter_assign",
+    "scatter_functional/scatter_layer",
+    "copy_input/pooling_lab",
+    "forward_step1_slices/forward_step2_phases",
+    "forward_step2_phases/forward_pooling_lab",
+    "forward_step1_slices/forward_pooling_lab",
+    "forward_sliding_window_view/forward_step1_slices",
+    "forward_sliding_window_view/forward_step2_phases",
+    "forward_sliding_window_view/forward_pooling_lab",
+]
+REFERENCE_SPEEDUP = "reference_forward+reference_backward/pooling_lab"
 
 # pl.MaxPool3d is being added to the package; until it exists, the benchmark uses the same N-d
 # layer class with three spatial dimensions, which is what pl.MaxPool3d will be. Once it exists
 # getattr picks it up; the fallback can then be deleted (one line).
 MaxPool3d = getattr(pl, "MaxPool3d", None) or type("MaxPool3d", (_MaxPoolNd,), {"_n": 3})
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-CODE_PATHS = ["pooling_lab", "benchmarks", ":(exclude)benchmarks/results", "pyproject.toml"]
-
-
-def code_version() -> str | None:
-    """The git commit the benchmarked code is at ("+dirty" with uncommitted changes to the
-    package or the benchmark scripts; chapters, tests and results files do not count)."""
-    try:
-        git = ["git", "-C", str(ROOT.parent)]
-        commit = subprocess.run(
-            git + ["rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            git + ["status", "--porcelain", "--untracked-files=no", "--", *CODE_PATHS],
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return commit + ("+dirty" if dirty else "")
-
-
-def machine() -> dict:
-    """What the figures were measured on."""
-    return {
-        "cpu": cpu_model(),
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-    }
 
 
 def layer_step(layer, x, g):
@@ -200,7 +255,7 @@ def scatter_steps(x, g, k, s, p):
         marks[flat] = True
         return np.count_nonzero(marks) != flat.size
 
-    return Step(add_at), Step(assign), Step(repeat_check)
+    return {"scatter_add_at": add_at, "scatter_assign": assign, "repeat_check": repeat_check}
 
 
 def index_steps(x, k, s, p):
@@ -218,7 +273,7 @@ def index_steps(x, k, s, p):
     def check():
         check_indices("bench", idx, idx.shape, plane)
 
-    return Step(indices), Step(check)
+    return {"indices_int64": indices, "check_indices": check}
 
 
 def blocked_scatter_steps(x, g, k, s, p):
@@ -240,18 +295,16 @@ def blocked_scatter_steps(x, g, k, s, p):
     def functional_scatter():
         _core.max_pool_backward(folded_g, folded_idx, spatial)
 
-    return Step(layer_scatter), Step(functional_scatter)
+    return {"scatter_layer": layer_scatter, "scatter_functional": functional_scatter}
 
 
 def forward_steps(x, k, s, p):
     """Forward passes only: the chapter's Step 1 and Step 2, NumPy's sliding windows, and
     pooling_lab's layer (blocks, reused buffers, one-byte codes; exact tiling by dimension)."""
     steps = {
-        f"forward_{name}": Step(functools.partial(f, x, k, s, p))
-        for name, f in ABLATION_STEPS.items()
+        f"forward_{name}": functools.partial(f, x, k, s, p) for name, f in ABLATION_STEPS.items()
     }
-    layer = pl.MaxPool2d(k, s, p)
-    steps["forward_pooling_lab"] = Step(functools.partial(layer.forward, x))
+    steps["forward_pooling_lab"] = functools.partial(pl.MaxPool2d(k, s, p).forward, x)
     return steps
 
 
@@ -278,8 +331,23 @@ def minimal_traffic(x: np.ndarray, out_size: int) -> int:
     return 2 * (x.nbytes + out_size * x.itemsize)
 
 
+def summarise(rounds: Rounds, steps: dict[str, Step]) -> dict:
+    """Contenders' quartiles and every comparison of :data:`COMPARISONS` whose terms ran."""
+    threads = {name: step.threads for name, step in steps.items()}
+    ran = set(steps)
+    return {
+        "rounds": len(rounds.threads),
+        "contenders": contender_summaries(rounds, threads),
+        "paired": {
+            key: comparison(rounds, key)
+            for key in COMPARISONS
+            if set(key.replace("/", "+").split("+")) <= ran
+        },
+    }
+
+
 def measure(torch, config, rng, args, kinds) -> dict:
-    """Time every contender of one configuration; ratios and bandwidths from the medians."""
+    """Time every contender of one configuration (see the module docstring)."""
     name, shape, k, s, p = config
     n = len(shape) - 2
     default_threads = torch.get_num_threads() if torch else None
@@ -290,18 +358,17 @@ def measure(torch, config, rng, args, kinds) -> dict:
         make = (lambda: max_layer(n, k, s, p)) if kind == "max" else (lambda: pl.AvgPool2d(k, s, p))
         layer = make()
         g = np.ones_like(layer.forward(x))
-        steps = {"pooling_lab": Step(layer_step(layer, x, g))}
+        numpy_runs = {}
         if kind == "max":
-            steps["pooling_lab_functional"] = Step(functional_max_step(x, g, k, s, p))
-            steps["copy_input"] = Step(copy_step(x))
-            scatters = scatter_steps(x, g, k, s, p)
-            steps["scatter_add_at"], steps["scatter_assign"], steps["repeat_check"] = scatters
-            steps["indices_int64"], steps["check_indices"] = index_steps(x, k, s, p)
-            steps["scatter_layer"], steps["scatter_functional"] = blocked_scatter_steps(
-                x, g, k, s, p
-            )
+            numpy_runs["pooling_lab_functional"] = functional_max_step(x, g, k, s, p)
+            numpy_runs["copy_input"] = copy_step(x)
+            numpy_runs.update(scatter_steps(x, g, k, s, p))
+            numpy_runs.update(index_steps(x, k, s, p))
+            numpy_runs.update(blocked_scatter_steps(x, g, k, s, p))
             if n == 2:
-                steps.update(forward_steps(x, k, s, p))
+                numpy_runs.update(forward_steps(x, k, s, p))
+        steps = {"pooling_lab": Step(layer_step(layer, x, g), every_block=True)}
+        steps.update({key: Step(run) for key, run in numpy_runs.items()})
         if torch:
             import torch.nn.functional as TF
 
@@ -309,76 +376,120 @@ def measure(torch, config, rng, args, kinds) -> dict:
             layouts = [("", False)] + ([("channels_last_", True)] if kind == "max" else [])
             for prefix, channels_last in layouts:
                 run = torch_step(torch, fn, x, g, k, s, p, channels_last)
-                steps[f"torch_{prefix}1_thread"] = Step(run, 1)
-                steps[f"torch_{prefix}default"] = Step(run, default_threads)
-        times = interleaved_times(
+                steps[f"torch_{prefix}1_thread"] = Step(run, 1, clock="process")
+                steps[f"torch_{prefix}default"] = Step(run, default_threads, clock="process")
+        rounds = interleaved_rounds(
             steps, set_threads, args.repeats, args.budget, 0.0 if args.quick else args.min_time
         )
         if torch:
             torch.set_num_threads(default_threads)
-        spread = {key: quartiles(ts) for key, ts in times.items()}
-        medians = {key: q[1] for key, q in spread.items()}
-        result = {f"{key}_ms": round(v * 1e3, 3) for key, v in medians.items()}
-        result["rounds"] = min(len(ts) for ts in times.values())
-        # first and third quartile of every contender's rounds
-        result["iqr_ms"] = {
-            key: [round(q[0] * 1e3, 3), round(q[2] * 1e3, 3)] for key, q in spread.items()
-        }
-        ours = medians["pooling_lab"]
-        for key, v in medians.items():
-            if key.startswith("torch_"):
-                result[f"ratio_vs_{key}"] = round(ours / v, 3)
-                # from the most favourable to the least favourable pairing of quartiles
-                result[f"ratio_range_vs_{key}"] = [
-                    round(spread["pooling_lab"][0] / spread[key][2], 3),
-                    round(spread["pooling_lab"][2] / spread[key][0], 3),
-                ]
+        result = summarise(rounds, steps)
         if kind == "max":
-            result["functional_vs_layer"] = round(medians["pooling_lab_functional"] / ours, 3)
-            result["add_at_vs_assign"] = round(
-                medians["scatter_add_at"] / medians["scatter_assign"], 3
-            )
-            result["add_at_vs_check_then_assign"] = round(
-                medians["scatter_add_at"] / (medians["repeat_check"] + medians["scatter_assign"]), 3
-            )
-            # what the functional path adds to the layer's work, step by step
-            result["functional_extra_ms"] = round(
-                (
-                    medians["indices_int64"]
-                    + medians["check_indices"]
-                    + medians["scatter_functional"]
-                    - medians["scatter_layer"]
-                )
-                * 1e3,
-                3,
-            )
-            traffic = minimal_traffic(x, g.size)
-            result["achieved_gb_per_s"] = round(traffic / ours / 1e9, 2)
-            result["copy_gb_per_s"] = round(2 * x.nbytes / medians["copy_input"] / 1e9, 2)
+            traffic, copied = minimal_traffic(x, g.size), 2 * x.nbytes  # bytes
+            result["per_round"] = {
+                "functional_extra_ms": per_round(
+                    rounds,
+                    ["indices_int64", "check_indices", "scatter_functional", "scatter_layer"],
+                    lambda a, b, c, d: (a + b + c - d) / 1e3,
+                ),
+                "functional_minus_layer_ms": per_round(
+                    rounds, ["pooling_lab_functional", "pooling_lab"], lambda a, b: (a - b) / 1e3
+                ),
+                # bytes / µs / 1e3 = GB/s
+                "achieved_gb_per_s": per_round(
+                    rounds, ["pooling_lab"], lambda t, traffic=traffic: traffic / t / 1e3
+                ),
+                "copy_gb_per_s": per_round(
+                    rounds, ["copy_input"], lambda t, copied=copied: copied / t / 1e3
+                ),
+                "achieved_over_copy": per_round(
+                    rounds,
+                    ["pooling_lab", "copy_input"],
+                    lambda a, b, tr=traffic, co=copied: (tr / a) / (co / b),
+                ),
+            }
         result["peak_extra_memory_x_input"] = round(
             peak_extra_memory(layer_step(make(), x, g), x.nbytes), 2
         )
+        result["raw"] = rounds.to_json()
         row[kind] = result
     return row
+
+
+def reference_case(case, rng, quick: bool) -> dict:
+    """The loop reference on one input: CPU and wall time per round, paired with pooling_lab's
+    layer on the same input; how often each part of its loop runs; each part's cost."""
+    name, shape, k, s, p, whole = case
+    x = rng.standard_normal(shape).astype(np.float32)
+    out, idx = pl.reference.max_pool(x, k, s, p)
+    g = np.ones_like(out)
+    layer = pl.MaxPool2d(k, s, p)
+    steps = {
+        "reference_forward": Step(functools.partial(pl.reference.max_pool, x, k, s, p)),
+        "reference_backward": Step(
+            functools.partial(pl.reference.max_pool_backward, g, idx, x.shape)
+        ),
+        "pooling_lab": Step(layer_step(layer, x, g)),
+    }
+    rounds = interleaved_rounds(steps, None, repeats=3 if quick else 5, budget=120.0, block=1)
+    counts = loop_profile.visit_counts(x, k, s, p)
+    forward_cpu = [v for v in rounds.cpu_us["reference_forward"] if v is not None]
+    item = {"config": name, "shape": list(shape), "kernel": k, "stride": s, "padding": p}
+    item["counts"] = counts
+    item.update(summarise(rounds, steps))
+    item["paired"] = {REFERENCE_SPEEDUP: comparison(rounds, REFERENCE_SPEEDUP)}
+    item["cpu_us_per_element_visit"] = quartiles(
+        [v / counts["element_visits"] for v in forward_cpu]
+    )
+    item["cpu_us_per_window"] = quartiles([v / counts["windows"] for v in forward_cpu])
+    profile = loop_profile.part_costs(k, s, p, *((3, 0.002) if quick else (7, 0.02)))
+    item["profile"] = profile
+    median_ms = item["contenders"]["reference_forward"]["cpu_ms"]["median"]
+    item["model"] = loop_profile.model(profile, counts, median_ms)
+    if whole is not None:
+        scale = math.prod(whole[:-2]) // math.prod(shape[:-2])
+        both = [
+            (f + b) / 1e6
+            for f, b in zip(rounds.cpu_us["reference_forward"], rounds.cpu_us["reference_backward"])
+        ]
+        item["whole_config"] = {
+            "shape": list(whole),
+            "planes": math.prod(whole[:-2]),
+            "scale": scale,
+            "how": "this case's CPU seconds times scale: the loops treat every plane alike",
+            "forward_cpu_s": quartiles([v / 1e6 * scale for v in forward_cpu]),
+            "forward_and_backward_cpu_s": quartiles([v * scale for v in both]),
+        }
+    item["raw"] = rounds.to_json()
+    return item
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny shapes (smoke test)")
-    parser.add_argument("--repeats", type=int, default=15)
-    parser.add_argument("--budget", type=float, default=20.0, help="seconds per configuration")
+    parser.add_argument("--repeats", type=int, default=15, help="least rounds per contender")
+    parser.add_argument(
+        "--budget", type=float, default=90.0, help="most seconds of rounds per configuration"
+    )
     parser.add_argument(
         "--min-time", type=float, default=3.0, help="least seconds of rounds per configuration"
     )
     parser.add_argument("--out", type=Path, default=None, help="JSON file to write")
+    parser.add_argument(
+        "--allow-busy",
+        action="store_true",
+        help='measure on a busy machine too; the file is marked "publishable": false',
+    )
     args = parser.parse_args(argv)
+    check_out(SCRIPT, args.out, args.quick)
+    check = preflight(SCRIPT, args.allow_busy)
+    code = code_version()  # at the start: the code that is measured
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     try:
         import torch
     except ImportError:
         torch = None
-    default_threads = torch.get_num_threads() if torch else None
-    code = code_version()  # at the start: the code that is measured
-    load_before = load_average()
+    machine = machine_record(torch)
     rng = np.random.default_rng(0)
     rows = []
     for config in QUICK if args.quick else CONFIGS:
@@ -388,92 +499,51 @@ def main(argv=None) -> int:
     for config in QUICK_3D if args.quick else CONFIGS_3D:
         rows_3d.append(measure(torch, config, rng, args, ("max",)))
         print_row(rows_3d[-1])
-    main_table = {r["config"]: r["max"]["pooling_lab_ms"] for r in rows}
-    reference = reference_costs(QUICK_REFERENCE if args.quick else REFERENCE_CASES, rng, main_table)
-    load_after = load_average()
-    cores = os.cpu_count() or 1
+    cases = [
+        reference_case(case, rng, args.quick)
+        for case in (QUICK_REFERENCE if args.quick else REFERENCE_CASES)
+    ]
+    for item in cases:
+        print_reference(item)
+    checks = postflight(check)
+    machine["load_average_before"] = checks["before"]["load_average"]
+    machine["load_average_after"] = checks["after"]["load_average"]
     report = {
-        "machine": {
-            **machine(),
-            "torch": torch.__version__ if torch else None,
-            "torch_default_threads": default_threads,
-            # the SIMD level of PyTorch's vectorised kernels (channels_last max pooling)
-            "torch_cpu_capability": torch.backends.cpu.get_cpu_capability() if torch else None,
-            "load_average_before": load_before,
-            "load_average_after": load_after,
-            # More runnable processes than cores at either end: other work shared the machine.
-            "shared": any(v[0] > cores for v in (load_before, load_after) if v),
-        },
+        "publishable": None,  # set by publish()
+        "not_publishable_because": None,
+        "quick": args.quick,
         "code": code,
+        "started": started,
         "dtype": "float32",
-        "what": "median ms of forward+backward, interleaved rounds, one process",
+        "what": (
+            "forward+backward times in interleaved rounds, one process; per contender the "
+            "quartiles of its rounds, per comparison the quartiles of per-round paired ratios"
+        ),
+        "settings": {
+            "repeats": args.repeats,
+            "budget_s": args.budget,
+            "min_time_s": 0.0 if args.quick else args.min_time,
+            "block": 3,
+        },
+        "clocks": {
+            "wall": "time.perf_counter",
+            "cpu": (
+                f"{CLOCK_NAMES['thread']} for NumPy contenders (one thread; leaves out "
+                f"PyTorch's worker threads), {CLOCK_NAMES['process']} for PyTorch ones (all "
+                "its threads); each contender's cpu_clock says which"
+            ),
+        },
+        "machine": machine,
         "configs": rows,
         "configs_3d": rows_3d,
-        "reference": reference,
+        "reference": {"clock": CLOCK_NAMES["thread"], "cases": cases},
     }
-    for item in reference["cases"]:
-        speedup = f", speed-up x{item['speedup']:.0f}" if "speedup" in item else ""
-        print(
-            f"loop reference on {item['config']}: {item['reference_ms']:.1f} ms, "
-            f"{item['us_per_element_visit']:.2f} us per element visited{speedup}"
-        )
-    print("scalar costs (ns):", reference["scalar_costs_ns"])
-    write_report(report, args.out, "pooling.json", args.quick)
+    publish(SCRIPT, report, checks, args.out, "pooling.json", args.quick, args.allow_busy)
     return 0
 
 
-def write_report(report: dict, out: Path | None, default_name: str, quick: bool) -> None:
-    """Write the JSON report to ``out``; full runs default to ``results/<default_name>``."""
-    if out is None and not quick:
-        out = ROOT / "results" / default_name
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(report, indent=2) + "\n")
-        print(f"wrote {out}")
-
-
-def element_visits(shape, k, s, p) -> int:
-    """How many input elements the windows visit in all (padding excluded)."""
-    win = make_window("bench", 2, k, s, p, 1, False)
-    spatial = tuple(shape[-2:])
-    divisor = _core.avg_divisor(win, spatial, win.output_size(spatial), False)
-    return int(divisor.sum()) * shape[0] * shape[1]
-
-
-def reference_costs(cases, rng, main_table) -> dict:
-    """The loop reference's forward and backward, per case; speed-up against the main table."""
-    results = []
-    for name, shape, k, s, p in cases:
-        x = rng.standard_normal(shape).astype(np.float32)
-        out, idx = pl.reference.max_pool(x, k, s, p)
-        g = np.ones_like(out)
-        medians = interleaved_medians(
-            {
-                "forward": Step(functools.partial(pl.reference.max_pool, x, k, s, p)),
-                "backward": Step(
-                    functools.partial(pl.reference.max_pool_backward, g, idx, x.shape)
-                ),
-            },
-            None,
-            repeats=3,
-            budget=60.0,
-            block=1,
-        )
-        total = medians["forward"] + medians["backward"]
-        visits = element_visits(shape, k, s, p)
-        item = {
-            "config": name,
-            "shape": list(shape),
-            "element_visits": visits,
-            "reference_forward_ms": round(medians["forward"] * 1e3, 2),
-            "reference_ms": round(total * 1e3, 2),
-            "us_per_element_visit": round(medians["forward"] * 1e6 / visits, 3),
-        }
-        if name in main_table:  # the same shape is in the main table: one measurement of ours
-            item["pooling_lab_ms"] = main_table[name]
-            item["speedup"] = round(total * 1e3 / main_table[name], 1)
-        results.append(item)
-    return {"cases": results, "scalar_costs_ns": scalar_costs_ns()}
+def median(summary: dict | None, kind: str = "wall") -> float:
+    return summary[kind]["median"] if summary and summary.get(kind) else float("nan")
 
 
 def print_row(row):
@@ -481,15 +551,38 @@ def print_row(row):
         if kind not in row:
             continue
         r = row[kind]
-        parts = [f"config {row['config']:>3} {kind}: pooling_lab {r['pooling_lab_ms']:8.3f} ms"]
+        lab = r["contenders"]["pooling_lab"]
+        parts = [
+            f"config {row['config']:>3} {kind}: pooling_lab {lab['wall_ms']['median']:8.3f} ms "
+            f"(cpu {lab['cpu_ms']['median']:.3f})"
+        ]
         parts += [
-            f"{key[9:]} {value:.2f}" for key, value in r.items() if key.startswith("ratio_vs_")
+            f"/{key[12:]} {median(r['paired'][key]):.2f}"
+            for key in r["paired"]
+            if key.startswith("pooling_lab/torch")
         ]
         if kind == "max":
-            parts.append(f"functional/layer {r['functional_vs_layer']:.2f}")
-            parts.append(f"{r['achieved_gb_per_s']} GB/s (copy {r['copy_gb_per_s']})")
+            parts.append(
+                f"functional/layer {median(r['paired']['pooling_lab_functional/pooling_lab']):.2f}"
+            )
+            achieved, copy = (
+                median(r["per_round"][q]) for q in ("achieved_gb_per_s", "copy_gb_per_s")
+            )
+            parts.append(f"{achieved:.2f} GB/s (copy {copy:.2f})")
         parts.append(f"memory {r['peak_extra_memory_x_input']:.2f}x")
-        print(" | ".join(parts), flush=True)
+        print(" | ".join(parts) + "  (paired wall medians)", flush=True)
+
+
+def print_reference(item):
+    speedup = median(item["paired"][REFERENCE_SPEEDUP], "cpu")
+    model = item["model"]
+    print(
+        f"loop reference on {item['config']}: forward "
+        f"{item['contenders']['reference_forward']['cpu_ms']['median']:.1f} ms CPU, "
+        f"{item['cpu_us_per_element_visit']['median']:.2f} us per element visit, "
+        f"speed-up x{speedup:.0f} (CPU); parts sum to {model['sum_over_measured']:.0%} of it",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":
