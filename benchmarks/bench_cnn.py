@@ -3,7 +3,7 @@
 Usage::
 
     python benchmarks/bench_cnn.py           # the full protocol, writes benchmarks/results/cnn.json
-    python benchmarks/bench_cnn.py --quick   # a tiny network, 2 epochs, one lr (smoke test)
+    python benchmarks/bench_cnn.py --quick --allow-busy --out /tmp/c.json   # tiny, smoke test
 
 The network is ``pooling_lab.models.digits_cnn`` with its three ways of halving the feature
 maps (2x2 max pooling, 2x2 average pooling, a 3x3 convolution of stride 2), trained with
@@ -20,15 +20,43 @@ comparison at one learning rate compares step sizes as much as pooling. So the p
    several seeds, and evaluated on the test set once per run.
 
 Every run is single-threaded (the BLAS library is limited to one thread before NumPy is
-imported) and ``--jobs`` runs go on in parallel. Each run records the CPU time of ``fit`` (every
-epoch, augmentation included), which on one thread is the compute the training needs and
-changes little with the machine's load, and its wall-clock time with the load average, which
-on a shared, loaded machine are only indicative. The floors of the course's issue are checked
+imported) and ``--jobs`` runs go on in parallel (``--jobs`` 2 on 2 cores fills the machine). Each
+run records the CPU time of ``fit`` (``time.process_time`` in the worker: every epoch,
+augmentation included), which on one thread is the compute the training needs (other load still
+inflates it somewhat, through shared caches and memory bandwidth), its wall-clock time, and the
+1-minute load average at its start. The floors of the course's issue are checked
 on max pooling's test runs: test accuracy at least 97.5% on every seed, and training within
 30 s (CPU time, on one thread).
 
 Every finished run is appended to ``--log`` (a JSON-lines file); a rerun with the same log
-skips the runs it already holds, so an interrupted benchmark resumes where it stopped.
+skips the runs it already holds, so an interrupted benchmark resumes where it stopped. Runs taken
+from the log were measured in an earlier session, whose machine checks this one cannot vouch
+for: a report that reuses any is not publishable (for a publishable file, use no log or a
+fresh one).
+
+The machine checks are ``bench_machine``'s, as in ``bench_pooling.py``: before the first run
+the 1-minute load average must be at most 0.5 and no other process may use more than 10% of a
+core (the script's own worker processes do not count); otherwise the script refuses, exit
+status 3, naming the load and the processes. After the last run the other processes' CPU over
+the whole session is checked, and once more a sample; if that fails, no publishable file is
+written. ``--allow-busy`` runs and writes anyway, marked ``"publishable": false``. ``--quick``
+never writes into ``benchmarks/results/`` and is never publishable. To regenerate
+``results/cnn.json`` on a quiet 2-core machine (about 15 CPU minutes, some 8 minutes of wall
+time with the default ``--jobs 2``)::
+
+    while [ "$(cut -d' ' -f1 /proc/loadavg | awk '{print ($1>=0.5)}')" = 1 ]; do sleep 10; done
+    python benchmarks/bench_cnn.py
+
+What is written (JSON): ``publishable``, ``not_publishable_because``, ``quick``, ``code`` (git
+commit), ``started``; ``machine`` (``bench_machine.machine_record``: cpu, cores, NumPy SIMD
+levels, thread settings, ...; plus ``blas_threads_per_run``, ``parallel_runs`` and
+``load_average_range``, the lowest and highest 1-minute load average at the start of a run);
+``machine_check`` (before / during / after, see ``bench_machine``); ``recipe``,
+``augmentation``, ``data`` (set sizes), ``protocol``, ``floors``, ``floors_met``; and per
+variant in ``results``: ``network``, ``parameters``, ``tuning`` (per learning rate the mean
+validation accuracy and every run), ``lr`` (the chosen one), ``runs`` (the test runs: seed,
+accuracy, final_train_loss, cpu_seconds, wall_seconds, load_average), ``test_accuracy`` (mean,
+std, min, max), ``cpu_seconds_median``, ``cpu_seconds_max``, ``wall_seconds_median``.
 """
 
 from __future__ import annotations
@@ -51,10 +79,18 @@ from pathlib import Path  # noqa: E402
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 
-from bench_pooling import machine, write_report  # noqa: E402
+from bench_machine import (  # noqa: E402
+    check_out,
+    code_version,
+    machine_record,
+    postflight,
+    preflight,
+    publish,
+)
 
 import pooling_lab as pl  # noqa: E402
 
+SCRIPT = "bench_cnn.py"
 ACCURACY_FLOOR = 0.975
 SECONDS_CEILING = 30.0
 LR_GRID = (0.03, 0.1, 0.3)
@@ -111,8 +147,9 @@ def train_once(task: tuple) -> dict:
     }
 
 
-def run_all(tasks: list[tuple], jobs: int, log_path: Path | None) -> dict:
-    """Results of every task, reusing those already in the log and appending the new ones."""
+def run_all(tasks: list[tuple], jobs: int, log_path: Path | None) -> tuple[dict, int]:
+    """Results of every task, reusing those already in the log and appending the new ones;
+    and how many were reused."""
     done = {}
     if log_path is not None and log_path.exists():
         for line in log_path.read_text().splitlines():
@@ -132,7 +169,7 @@ def run_all(tasks: list[tuple], jobs: int, log_path: Path | None) -> dict:
                 f"{run['wall_seconds']:.0f} s, load {run['load_average']:.1f})",
                 flush=True,
             )
-    return {t: done[t] for t in tasks}
+    return {t: done[t] for t in tasks}, len(tasks) - len(todo)
 
 
 def summary(values: list[float]) -> dict:
@@ -158,7 +195,15 @@ def main(argv=None) -> int:
     parser.add_argument("--jobs", type=int, default=2, help="runs in parallel")
     parser.add_argument("--log", type=Path, default=None, help="JSON-lines log of the runs")
     parser.add_argument("--out", type=Path, default=None, help="JSON file to write")
+    parser.add_argument(
+        "--allow-busy",
+        action="store_true",
+        help='run on a busy machine too; the file is marked "publishable": false',
+    )
     args = parser.parse_args(argv)
+    check_out(SCRIPT, args.out, args.quick)
+    check = preflight(SCRIPT, args.allow_busy)
+    code = code_version()
     lrs = tuple(args.lrs) if args.lrs else ((0.1,) if args.quick else LR_GRID)
     tune_seeds = list(range(100, 100 + args.tune_seeds))  # not the test seeds
     test_seeds = list(range(args.test_seeds))
@@ -166,7 +211,7 @@ def main(argv=None) -> int:
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
 
     tasks = [("tune", v, lr, s, args.quick) for s in tune_seeds for lr in lrs for v in variants]
-    tuned = run_all(tasks, args.jobs, args.log)
+    tuned, reused = run_all(tasks, args.jobs, args.log)
     chosen, tuning = {}, {}
     for v in variants:
         tuning[v] = [
@@ -188,7 +233,9 @@ def main(argv=None) -> int:
         print(f"{v:4}: lr {chosen[v]} (validation mean {best['validation_accuracy_mean']:.2%})")
 
     tasks = [("test", v, chosen[v], s, args.quick) for s in test_seeds for v in variants]
-    tested = run_all(tasks, args.jobs, args.log)
+    tested, reused_tests = run_all(tasks, args.jobs, args.log)
+    reused += reused_tests
+    checks = postflight(check)
     loads = [r["load_average"] for r in [*tuned.values(), *tested.values()]]
 
     results = {}
@@ -211,15 +258,16 @@ def main(argv=None) -> int:
     seconds_met = main_runs["cpu_seconds_max"] <= SECONDS_CEILING
     data = splits()
     report = {
+        "publishable": None,  # set by publish()
+        "not_publishable_because": None,
+        "quick": args.quick,
+        "code": code,
         "machine": {
-            **machine(),
+            **machine_record(),
             "blas_threads_per_run": 1,
             "parallel_runs": args.jobs,
+            # the 1-minute load average at the start of each run, lowest and highest
             "load_average_range": [round(min(loads), 2), round(max(loads), 2)],
-            "note": (
-                "shared machine: other jobs ran during the measurement, so wall-clock times are "
-                "only indicative; CPU seconds of single-threaded runs measure the compute"
-            ),
         },
         "started": started,
         "recipe": pl.models.DIGITS_RECIPE,
@@ -237,7 +285,6 @@ def main(argv=None) -> int:
             "selection": "highest mean validation accuracy over the tuning seeds",
             "test": "trained on the whole training set at the chosen lr, evaluated once",
         },
-        "quick": args.quick,
         "floors": {"accuracy_min": ACCURACY_FLOOR, "train_cpu_seconds_max": SECONDS_CEILING},
         "floors_met": {"accuracy": accuracy_met, "train_seconds": seconds_met},
         "results": results,
@@ -255,7 +302,17 @@ def main(argv=None) -> int:
             f"{'met' if accuracy_met else 'NOT met'}; training <= {SECONDS_CEILING:.0f} s CPU: "
             f"{'met' if seconds_met else 'NOT met'}"
         )
-    write_report(report, args.out, "cnn.json", args.quick)
+    note = f"{reused} runs were taken from the log of an earlier session" if reused else None
+    publish(
+        SCRIPT,
+        report,
+        checks,
+        args.out,
+        "cnn.json",
+        args.quick,
+        args.allow_busy,
+        other_reasons=(note,) if note else (),
+    )
     return 0
 
 
