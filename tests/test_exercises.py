@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import pooling_lab.functional as F
 from pooling_lab import exercises as ex
 
 
@@ -532,3 +533,34 @@ def test_max_pool_backward_missing_window_offset_is_named():
     report = ex.check_max_pool_backward(no_offset)
     assert report.misconception == "window_offset", repr(report)
     assert "i*s" in report.hint
+
+
+def test_relu_arguments_swapped_by_calling_the_package_is_named():
+    # pooling_lab.functional.relu_backward takes (grad_output, input): a learner who calls it
+    # in the exercise's order gets x * (grad_output > 0), silently wrong.
+    report = ex.check_relu_backward(lambda x, g: F.relu_backward(x, g))
+    assert report.misconception == "relu_swapped", repr(report)
+    assert "relu_backward(grad_output, x)" in report.hint
+    assert ex.check_relu_backward(lambda x, g: F.relu_backward(g, x)).passed
+
+
+def test_relu_float64_mask_gets_a_hint_about_the_cast():
+    report = ex.check_relu_backward(lambda x, g: g * (x > 0).astype(float))
+    assert report.misconception == "dtype", repr(report)
+    assert ".astype(float)" in report.hint and "boolean mask" in report.hint
+
+
+def test_mutated_hint_names_the_argument_that_changed():
+    def clears_grad_output(x, grad_output):
+        grad_output[x <= 0] = 0
+        return grad_output
+
+    def clears_x(x, grad_output):
+        x[x < 0] = 0
+        return grad_output * (x > 0)
+
+    report = ex.check_relu_backward(clears_grad_output)
+    assert report.misconception == "mutated", repr(report)
+    assert "grad_output.copy()" in report.hint and "x.copy()" not in report.hint
+    report = ex.check_relu_backward(clears_x)
+    assert report.misconception == "mutated" and "x.copy()" in report.hint, repr(report)

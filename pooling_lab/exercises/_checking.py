@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,12 +40,20 @@ MISCONCEPTIONS = {
     ),
     "dtype": (
         "the result has the wrong dtype",
-        "build results with np.zeros_like(x) or "
-        "np.zeros(shape, dtype=x.dtype), so float32 stays float32",
+        "a float32 input must give a float32 result, but something in your computation is "
+        "float64: an array made without a dtype (np.zeros(shape) or np.ones(shape); use "
+        "np.zeros_like(x) or dtype=x.dtype), or a mask cast with .astype(float) (multiply by "
+        "the boolean mask itself, or cast with .astype(x.dtype))",
     ),
     "mutated": (
         "your function changed its input array",
         "work on a copy (x.copy()) or a new array; the caller still needs its data",
+    ),
+    "relu_swapped": (
+        "x and grad_output were used the other way round",
+        "the exercise passes (x, grad_output); pooling_lab.functional.relu_backward takes "
+        "(grad_output, input), the gradient first, as PyTorch's backward functions do: if you "
+        "call it, call relu_backward(grad_output, x)",
     ),
     "off_by_one": (
         "the output size is off by one",
@@ -218,17 +227,49 @@ def _fail(exercise, key, where=""):
 
 
 def _call(fn, args):
-    """Call the learner's function on copies, so a mutation is seen and not propagated."""
+    """Call the learner's function on copies, so a mutation is seen and not propagated.
+
+    Returns the result, the error (or None), and the position of the first argument the
+    function changed (or None).
+    """
     copies = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
     try:
         result = fn(*copies)
     except Exception as err:  # the learner's code may raise anything
-        return None, f"{type(err).__name__}: {err}", False
-    mutated = any(
-        isinstance(a, np.ndarray) and not np.array_equal(a, c, equal_nan=True)
-        for a, c in zip(args, copies)
+        return None, f"{type(err).__name__}: {err}", None
+    mutated = next(
+        (
+            i
+            for i, (a, c) in enumerate(zip(args, copies))
+            if isinstance(a, np.ndarray) and not np.array_equal(a, c, equal_nan=True)
+        ),
+        None,
     )
     return result, None, mutated
+
+
+def _argument_name(fn, position: int) -> str:
+    """The name the learner gave the argument at ``position`` (``argument N`` if unknown)."""
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        params = []
+    if position < len(params) and params[position].kind in (
+        inspect.Parameter.POSITIONAL_ONLY,
+        inspect.Parameter.POSITIONAL_OR_KEYWORD,
+    ):
+        return params[position].name
+    return f"argument {position + 1}"
+
+
+def _mutated(exercise, fn, position, description):
+    name = _argument_name(fn, position)
+    message, _ = MISCONCEPTIONS["mutated"]
+    hint = (
+        f"your function changed {name}: work on a copy ({name}.copy()) or a new array; the "
+        "caller still needs its data"
+    )
+    return Report(exercise, False, f"{message} ({description}: {name})", "mutated", hint)
 
 
 def _diagnose(exercise, fn, cases, names=None, extra=None):
@@ -246,8 +287,8 @@ def _diagnose(exercise, fn, cases, names=None, extra=None):
         if error:
             report = _fail(exercise, "crashed", f"{description}: {error}")
             return report
-        if mutated:
-            return _fail(exercise, "mutated", description)
+        if mutated is not None:
+            return _mutated(exercise, fn, mutated, description)
         got = result if isinstance(result, tuple) else (result,)
         want = expected if isinstance(expected, tuple) else (expected,)
         if len(got) != len(want):

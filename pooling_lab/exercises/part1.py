@@ -100,6 +100,8 @@ def check_relu_backward(fn: Callable) -> Report:
         "relu_value": g * F.relu(x),
         "relu_sign": g * np.sign(x),
         "relu_tests_grad": np.maximum(g, 0),
+        # pooling_lab.functional.relu_backward(x, g): the package's order is (grad_output, input)
+        "relu_swapped": x * (g > 0),
     }
     x32 = np.array([[1.5, -1.0], [0.0, 2.0]], dtype=np.float32)
     g32 = np.ones((2, 2), dtype=np.float32)
