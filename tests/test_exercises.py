@@ -349,8 +349,10 @@ def test_all_ties_hint_counts_t_times():
     "wrong, name",
     [
         (lambda x, W, g: (g @ W.T * 2, x.T @ g, g.sum(axis=0)), "grad_x"),
-        (lambda x, W, g: (g @ W.T, x.T @ g / len(x), g.sum(axis=0)), "grad_W"),
-        (lambda x, W, g: (g @ W.T, x.T @ g, g.mean(axis=0)), "grad_b"),
+        # weight decay folded into the layer's gradient (dividing by N is named: batch_mean)
+        (lambda x, W, g: (g @ W.T, x.T @ g + 0.01 * W, g.sum(axis=0)), "grad_W"),
+        # the last row's gradient only, as a loop over the batch that assigns leaves it
+        (lambda x, W, g: (g @ W.T, x.T @ g, g[-1]), "grad_b"),
     ],
 )
 def test_dense_checker_shows_the_wrong_result(wrong, name):
@@ -564,3 +566,92 @@ def test_mutated_hint_names_the_argument_that_changed():
     assert "grad_output.copy()" in report.hint and "x.copy()" not in report.hint
     report = ex.check_relu_backward(clears_x)
     assert report.misconception == "mutated" and "x.copy()" in report.hint, repr(report)
+
+
+# ---------------------------------------------------------------------------------------------
+# Blind spots found by reviewers writing learner-style wrong solutions
+
+
+def test_split_ties_slice_assignment_is_named_overwrite():
+    def split_assigned(x, g, k, s):
+        grad = np.zeros_like(x)
+        for i, j, r0, c0 in windows(x, k, s):
+            window = x[r0 : r0 + k, c0 : c0 + k]
+            top = window == window.max()
+            grad[r0 : r0 + k, c0 : c0 + k] = g[i, j] * top / top.sum()  # = where += is needed
+        return grad
+
+    report = ex.check_split_ties_backward(split_assigned)
+    assert report.misconception == "overwrite", repr(report)
+    assert "+=" in report.hint and "slice" in report.hint
+    assert "np.add.at" not in report.hint  # the learner wrote no fancy index
+
+
+def test_output_size_dilated_extent_d_times_k_is_named_no_dilation():
+    def extent_d_times_k(L, k, s, p, d, ceil):
+        span = L + 2 * p - d * k  # the dilated window taken as d * k elements
+        n = (-(-span // s) if ceil else span // s) + 1
+        if ceil and (n - 1) * s >= L + p:
+            n -= 1
+        return n
+
+    report = ex.check_output_size(extent_d_times_k)
+    assert report.misconception == "no_dilation", repr(report)
+    assert "d*(k-1)+1" in report.hint and "not d*k" in report.hint
+    assert "d*k" in report.message and "dilation=3" in report.message
+
+    def no_plus_one(L, k, s, p, d, ceil):  # a genuine off-by-one is still named as one
+        span = L + 2 * p - d * (k - 1) - 1
+        return span // s
+
+    assert ex.check_output_size(no_plus_one).misconception == "off_by_one"
+
+
+def forward_windows_at(x, k, s, p, step):
+    """The chapter's forward, with window (i, j) placed at (i * step, j * step)."""
+    padded = np.full((x.shape[0] + 2 * p, x.shape[1] + 2 * p), -np.inf, dtype=x.dtype)
+    padded[p : p + x.shape[0], p : p + x.shape[1]] = x
+    out_h = (padded.shape[0] - k) // s + 1
+    out_w = (padded.shape[1] - k) // s + 1
+    out = np.empty((out_h, out_w), dtype=x.dtype)
+    for i in range(out_h):
+        for j in range(out_w):
+            out[i, j] = padded[i * step : i * step + k, j * step : j * step + k].max()
+    return out
+
+
+def test_max_pool_forward_windows_at_i_j_are_named_window_offset():
+    report = ex.check_max_pool_forward(lambda x, k, s, p: forward_windows_at(x, k, s, p, 1))
+    assert report.misconception == "window_offset", repr(report)
+    assert "i*s" in report.hint and "gradient" not in report.hint
+    assert ex.check_max_pool_forward(lambda x, k, s, p: forward_windows_at(x, k, s, p, s)).passed
+
+
+def test_max_pool_forward_windows_moved_by_kernel_are_named_stride_ignored():
+    # the window count uses the stride, only the window start uses the kernel size
+    report = ex.check_max_pool_forward(lambda x, k, s, p: forward_windows_at(x, k, s, p, k))
+    assert report.misconception == "stride_ignored", repr(report)
+    assert "i * s" in report.hint
+
+
+@pytest.mark.parametrize(
+    "wrong, name",
+    [
+        (lambda x, W, g: (g @ W.T, x.T @ g, g.mean(axis=0)), "grad_b"),
+        (lambda x, W, g: (g @ W.T, x.T @ g / len(x), g.sum(axis=0)), "grad_W"),
+    ],
+)
+def test_dense_batch_mean_of_one_gradient_is_named(wrong, name):
+    report = ex.check_dense_backward(wrong)
+    assert report.misconception == "batch_mean", repr(report)
+    assert report.message.startswith(f"{name} was divided by the batch size"), repr(report)
+    other = "grad_W" if name == "grad_b" else "grad_b"
+    assert other not in report.message
+    assert "already in grad_y" in report.hint
+
+
+@pytest.mark.parametrize("returned", [None, "3"], ids=["None", "str"])
+def test_a_result_that_is_not_numbers_is_named_not_crashed_on(returned):
+    report = ex.check_output_size(lambda L, k, s, p, d, ceil: returned)
+    assert report.misconception == "not_numbers", repr(report)
+    assert "return statement" in report.hint

@@ -34,6 +34,11 @@ MISCONCEPTIONS = {
         "your function raised an exception",
         "run it on the case shown and read the traceback",
     ),
+    "not_numbers": (
+        "the result is not numbers",
+        "return the numbers themselves (an int, a list of numbers or a NumPy array), not "
+        "strings or None: a function that ends without a return statement returns None",
+    ),
     "shape": (
         "the result has the wrong shape",
         "a gradient always has the shape of the thing it is the gradient of",
@@ -280,7 +285,9 @@ def _diagnose(exercise, fn, cases, names=None, extra=None):
     wrong shape to its key, and ``"__shape__"``, the key for any shape off by at most one.
     ``names`` names the results of a function that returns several, so that a wrong value is
     reported for the result that is wrong. ``extra(args, got, want)``, if given, may name a
-    misconception that no fixed wrong answer models (it returns a key or None).
+    misconception that no fixed wrong answer models: it returns a key, or a triple (key,
+    message, hint) when the table's words for that key would not fit the code that gave this
+    answer, or None.
     """
     for description, args, expected, mistakes in cases:
         result, error, mutated = _call(fn, args)
@@ -293,7 +300,18 @@ def _diagnose(exercise, fn, cases, names=None, extra=None):
         want = expected if isinstance(expected, tuple) else (expected,)
         if len(got) != len(want):
             return _fail(exercise, "shape", f"{description}: expected {len(want)} results")
-        got = tuple(np.asarray(g) for g in got)
+        arrays = []
+        for at, r in enumerate(got):
+            try:
+                g = np.asarray(r)
+            except (TypeError, ValueError):  # a ragged list, say
+                g = np.asarray(None)
+            if g.dtype.kind not in "biufc":  # None, strings, ...: nothing to compare with
+                shown = repr(r) if len(repr(r)) <= 60 else repr(r)[:57] + "..."
+                what = f"{names[at]} is" if names else "got"
+                return _fail(exercise, "not_numbers", f"{description}: {what} {shown}")
+            arrays.append(g)
+        got = tuple(arrays)
         for g, w in zip(got, want):
             if g.shape != np.shape(w):
                 near = g.ndim == np.ndim(w) and all(
@@ -324,6 +342,9 @@ def _diagnose(exercise, fn, cases, names=None, extra=None):
             ):
                 return _fail(exercise, key, description)
         key = extra(args, got, want) if extra else None
+        if isinstance(key, tuple):
+            key, message, hint = key
+            return Report(exercise, False, f"{message} ({description})", key, hint)
         if key is not None:
             return _fail(exercise, key, description)
         wrong_at = close.index(False)

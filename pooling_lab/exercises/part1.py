@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 
 from .. import functional as F
-from ._checking import Report, _call, _diagnose, _fail
+from ._checking import MISCONCEPTIONS, Report, _call, _diagnose, _fail
 
 # The pooling checkers' last_tie hint speaks of scanning a window; a learner of max2_backward
 # wrote a comparison of two arrays instead, so the hint must speak of that comparison.
@@ -32,6 +32,36 @@ _SPLIT_ALL_TIES_HINT = (
 _DENSE_SHAPE_HINT = (
     "each gradient has the shape of its variable: grad_x like x (N, D), grad_W like W "
     "(D, M), grad_b like b (M,)"
+)
+# batch_mean's table entry speaks of both gradients divided; a learner may divide only one.
+_BATCH_MEAN_ONE = {
+    "grad_W": "grad_W = x.T @ grad_y already sums the rows' contributions, one per example",
+    "grad_b": "b is added to every row, so grad_b is the sum of grad_y's rows, "
+    "grad_y.sum(axis=0), not their mean",
+}
+_BATCH_MEAN_REST = (
+    "; if the loss is a mean over the batch, its 1/N is already in grad_y, so dividing again "
+    "counts it twice"
+)
+# no_dilation's table entry speaks of a window of k elements; this learner wrote d*k.
+_DILATED_EXTENT_MESSAGE = "the dilated window's extent was taken as d*k elements"
+_DILATED_EXTENT_HINT = (
+    "a dilated window's k elements are d apart: k - 1 gaps of d, plus the first element, reach "
+    "d*(k-1)+1 positions, not d*k, so the number of windows is "
+    "floor((L + 2p - d(k-1) - 1) / s) + 1"
+)
+# window_offset's table entry speaks of the backward pass (where to add the gradient).
+_FORWARD_WINDOW_OFFSET_HINT = (
+    "output (i, j)'s window starts s*i rows and s*j columns into the (padded) input: take the "
+    "maximum of padded[i*s : i*s + k, j*s : j*s + k], not of padded[i : i + k, j : j + k]"
+)
+# overwrite's table entry speaks of assigning to one winner, or of a fancy index; a split
+# learner assigned a whole window's slice.
+_SPLIT_SLICE_OVERWRITE_HINT = (
+    "an input in two overlapping windows must receive its share from both, so add (+=) the "
+    "window's shares into grad, do not assign them (=): assigning the window's slice, "
+    "grad[i*s : i*s + k, j*s : j*s + k] = ..., replaces everything the earlier windows put "
+    "there, even at inputs that do not win this window (they get 0)"
 )
 _FORWARD_SHAPE_HINT = (
     "the output has one value per window: floor((H + 2p - k) / s) + 1 rows and "
@@ -63,8 +93,21 @@ def check_dense_backward(fn: Callable) -> Report:
         "transposed": (right[0], g.T @ x, right[2]),
     }
     cases = [("x of shape (3, 4), W of shape (4, 2)", (x, W, g), right, mistakes)]
+
+    def one_divided(args, got, want):
+        """Name grad_W or grad_b alone divided by the batch size (both is batch_mean's model)."""
+        for at, name in ((1, "grad_W"), (2, "grad_b")):
+            fitted = list(want)
+            fitted[at] = want[at] / len(x)
+            if all(np.allclose(a, b, rtol=1e-5, atol=1e-6) for a, b in zip(got, fitted)):
+                message = f"{name} was divided by the batch size"
+                return "batch_mean", message, _BATCH_MEAN_ONE[name] + _BATCH_MEAN_REST
+        return None
+
     # The last case checks that the transposed grad_W is named even though its shape is wrong.
-    report = _diagnose("check_dense_backward", fn, cases, names=("grad_x", "grad_W", "grad_b"))
+    report = _diagnose(
+        "check_dense_backward", fn, cases, names=("grad_x", "grad_W", "grad_b"), extra=one_divided
+    )
     if report.misconception == "shape":
         result, _, _ = _call(fn, (x, W, g))
         if isinstance(result, tuple) and len(result) == 3 and np.shape(result[1]) == (2, 4):
@@ -206,6 +249,9 @@ def check_output_size(fn: Callable) -> Report:
         # Padding 2 early: ignoring padding then gives a count that no other mistake gives.
         (8, 3, 1, 2, 1, False),
         (7, 3, 2, 1, 1, False),
+        # Dilation 3 before dilation 2: a dilated extent taken as d*k (instead of d(k-1) + 1)
+        # gives 5 here, no other mistake's count; at dilation 2 and stride 1 it is off by one.
+        (10, 2, 1, 0, 3, False),
         (9, 3, 1, 0, 2, False),
         (5, 2, 2, 0, 1, True),
         (6, 3, 3, 1, 1, True),
@@ -227,17 +273,54 @@ def check_output_size(fn: Callable) -> Report:
             mistakes["off_by_one"] = np.array(-(-(L + 2 * p - d * (k - 1) - 1) // s))
         # Only where no other mistake gives the same count, so that one is named, not both.
         by_kernel = np.array(_size(L, k, k, p, d, ceil))
-        if s != k and all(by_kernel != m for m in mistakes.values()):
+        if (
+            s != k
+            and by_kernel != _d_times_k(*args)
+            and all(by_kernel != m for m in mistakes.values())
+        ):
             mistakes["stride_ignored"] = by_kernel
         names = ("L", "kernel_size", "stride", "padding", "dilation", "ceil_mode")
         description = ", ".join(f"{n}={v}" for n, v in zip(names, args))
         cases.append((description, args, right, mistakes))
-    return _diagnose("check_output_size", fn, cases)
+
+    def d_times_k(args, got, want):
+        """Name the extent d*k: no_dilation's hint fits, its words (a window of k) do not."""
+        if args[4] > 1 and got[0] == _d_times_k(*args):
+            return "no_dilation", _DILATED_EXTENT_MESSAGE, _DILATED_EXTENT_HINT
+        return None
+
+    return _diagnose("check_output_size", fn, cases, extra=d_times_k)
+
+
+def _d_times_k(L, k, s, p, d, ceil):
+    """The count with a dilated window's extent taken as d*k (PyTorch's rules otherwise)."""
+    span = L + 2 * p - d * k
+    n = (-(-span // s) if ceil else span // s) + 1
+    if ceil and (n - 1) * s >= L + p:
+        n -= 1
+    return n
 
 
 def _zero_padded_max(x, k, s, p):
     padded = np.pad(x, p)
     return F.max_pool2d(padded[None], k, s)[0]
+
+
+def _placed_max(x, k, p, step, shape):
+    """A forward pass with window (i, j) at (i * step, j * step) of the -inf padded input.
+
+    ``step`` 1 models windows at (i, j), ``step`` k windows that move by the kernel size; None
+    if a window falls outside the padded input (that code would raise).
+    """
+    padded = np.pad(x, p, constant_values=-np.inf)
+    out = np.empty(shape, dtype=x.dtype)
+    for i in range(shape[0]):
+        for j in range(shape[1]):
+            window = padded[i * step : i * step + k, j * step : j * step + k]
+            if window.size == 0:
+                return None
+            out[i, j] = window.max()
+    return out
 
 
 def _unshifted_max(x, k, s, shape):
@@ -287,6 +370,11 @@ def check_max_pool_forward(fn: Callable) -> Report:
         by_kernel = tuple((n + 2 * p - k) // k + 1 for n in x.shape)
         if s != k and by_kernel != right.shape:
             mistakes["__shapes__"].setdefault(by_kernel, "stride_ignored")
+        # Windows placed at (i, j), or moved by k, with the window count right.
+        for key, step in (("window_offset", 1), ("stride_ignored", k)):
+            placed = _placed_max(x, k, p, step, right.shape) if step != s else None
+            if placed is not None:
+                mistakes[key] = placed
         if p:
             mistakes["zero_padding"] = _zero_padded_max(x, k, s, p)
             unshifted = _unshifted_max(x, k, s, right.shape)
@@ -296,6 +384,8 @@ def check_max_pool_forward(fn: Callable) -> Report:
     report = _diagnose("check_max_pool_forward", fn, cases)
     if report.misconception == "shape":
         report = replace(report, hint=_FORWARD_SHAPE_HINT)
+    if report.misconception == "window_offset":
+        report = replace(report, hint=_FORWARD_WINDOW_OFFSET_HINT)
     return report
 
 
@@ -332,6 +422,8 @@ def _wrong_backward(x, g, k, s, rule):
             grad[window] += g[i, j] * top
         elif rule == "split":
             grad[window] += g[i, j] * top / top.sum()
+        elif rule == "split_assigned":  # the split rule, assigning the window's slice
+            grad[window] = g[i, j] * top / top.sum()
         elif rule in ("last_tie", "first", "overwrite", "activation", "window_offset"):
             flat = np.flatnonzero(top.ravel())
             pick = flat[-1] if rule == "last_tie" else flat[0]
@@ -450,7 +542,20 @@ def check_split_ties_backward(fn: Callable) -> Report:
         "averaged": "averaged",
         "overwrite": "overwrite",
     }
-    report = _diagnose("check_split_ties_backward", fn, _backward_cases(rules, "split"))
+
+    def slice_assigned(args, got, want):
+        """Name the split rule assigned (=) to the window's slice: overwrite, with its own hint.
+
+        The "overwrite" model above assigns to one winner, which fits the first-maximum rule.
+        """
+        wrong = _wrong_backward(*args, "split_assigned")
+        if np.allclose(got[0], wrong, rtol=1e-5, atol=1e-6):
+            message = MISCONCEPTIONS["overwrite"][0]
+            return "overwrite", message, _SPLIT_SLICE_OVERWRITE_HINT
+        return None
+
+    cases = _backward_cases(rules, "split")
+    report = _diagnose("check_split_ties_backward", fn, cases, extra=slice_assigned)
     if report.misconception == "all_ties":
         report = replace(report, hint=_SPLIT_ALL_TIES_HINT)
     return report
