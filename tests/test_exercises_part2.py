@@ -274,3 +274,76 @@ def test_adaptive_checker_reports_dtype_and_mutation():
         return grad
 
     assert ex.check_adaptive_avg_pool_backward(mutates).misconception == "mutated"
+
+
+# ---------------------------------------------------------------------------------------------
+# Average pooling: blind spots found by reviewers writing learner-style wrong solutions
+
+
+def avg_with(grad_output, input_shape, kernel_size, stride, padding, count_include_pad, rows):
+    """The chapter's solution with its real-rows count (and its columns') replaced by ``rows``.
+
+    ``rows(r, k, pad, h, i, stride)`` is the learner's count of real rows in the window that
+    starts at padded position r = i * stride.
+    """
+    k, pad = kernel_size, padding
+    h, w = input_shape
+    grad = np.zeros((h + 2 * pad, w + 2 * pad), dtype=grad_output.dtype)
+    for row in range(grad_output.shape[0]):
+        for col in range(grad_output.shape[1]):
+            r, c = row * stride, col * stride
+            if count_include_pad:
+                divisor = k * k
+            else:
+                divisor = rows(r, k, pad, h, row, stride) * rows(c, k, pad, w, col, stride)
+            grad[r : r + k, c : c + k] += grad_output[row, col] / divisor
+    return grad[pad : pad + h, pad : pad + w]
+
+
+def clipped_at_the_start_only(r, k, pad, n, i, stride):
+    return r + k - max(r, pad)  # forgot min(r + k, pad + n): the end runs into the padding
+
+
+def clipped_at_the_end_only(r, k, pad, n, i, stride):
+    start = i * stride - pad  # in input coordinates; negative in the top/left padding
+    return min(start + k, n) - start  # forgot max(start, 0)
+
+
+def started_at_i_times_s(r, k, pad, n, i, stride):
+    start = i * stride  # forgot the - pad: counts as if the window started at i * s
+    return min(start + k, n) - max(start, 0)
+
+
+@pytest.mark.parametrize(
+    "rows, key, words",
+    [
+        (lambda r, k, pad, n, i, s: min(r + k, pad + n) - max(r, pad), None, ""),
+        (clipped_at_the_start_only, "divisor_no_end_clip", "clip its end"),
+        (clipped_at_the_end_only, "divisor_no_start_clip", "max(a, 0)"),
+        (started_at_i_times_s, "divisor_offset", "i*s - p"),
+    ],
+    ids=["right", "start_only", "end_only", "offset"],
+)
+def test_avg_divisor_mistakes_are_named(rows, key, words):
+    report = ex.check_avg_pool_backward(lambda *args: avg_with(*args, rows=rows))
+    assert report.passed is (key is None), repr(report)
+    assert report.misconception == key
+    assert words in report.hint
+    assert "count_include_pad=True every full window" not in report.hint  # not pad_divisor's
+
+
+def test_avg_divisor_clipped_at_the_start_only_fails_on_the_bottom_right_padding():
+    report = ex.check_avg_pool_backward(
+        lambda *args: avg_with(*args, rows=clipped_at_the_start_only)
+    )
+    assert "5x7 input" in report.message and "count_include_pad=False" in report.message
+
+
+def test_avg_windows_moved_by_kernel_are_named_stride_ignored():
+    def by_kernel(grad_output, input_shape, kernel_size, stride, padding, count_include_pad):
+        return avg_right(grad_output, input_shape, kernel_size, kernel_size, padding,
+                         count_include_pad)  # fmt: skip
+
+    report = ex.check_avg_pool_backward(by_kernel)
+    assert report.misconception == "stride_ignored", repr(report)
+    assert "row * stride" in report.hint and "window count" not in report.hint

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 
@@ -71,6 +72,27 @@ MISCONCEPTIONS.update(
             "element further than floor gives, so bins can overlap; use start = (i * L) // n "
             "and end = -((-(i + 1) * L) // n)",
         ),
+        "divisor_no_end_clip": (
+            "the divisor counted the bottom and right padding as real inputs",
+            "with count_include_pad=False a window that reaches into the bottom or right "
+            "padding divides by fewer inputs: clip its end as well as its start. In padded "
+            "coordinates, with r = i * stride, the window holds min(r + k, p + H) - max(r, p) "
+            "real rows (and likewise real columns, with W)",
+        ),
+        "divisor_no_start_clip": (
+            "the divisor counted the top and left padding as real inputs",
+            "with count_include_pad=False a window that starts in the top or left padding "
+            "divides by fewer inputs: clip its start as well as its end. Window i starts at "
+            "input position a = i * stride - p, which is negative in the padding, and holds "
+            "min(a + k, H) - max(a, 0) real rows (and likewise real columns, with W)",
+        ),
+        "divisor_offset": (
+            "the divisor counted the real inputs of a window starting at i*s, not at i*s - p",
+            "with padding p, window i covers input positions i*s - p to i*s - p + k - 1 "
+            "(padded positions i*s to i*s + k - 1), so it holds min(i*s - p + k, H) - "
+            "max(i*s - p, 0) real rows (and likewise real columns, with W); in padded "
+            "coordinates that is min(r + k, p + H) - max(r, p) with r = i*s",
+        ),
         "adaptive_not_divided": (
             "each input received the bin's whole gradient",
             "the output is the bin's mean, so each input's share is g[i] divided by the bin's "
@@ -79,23 +101,55 @@ MISCONCEPTIONS.update(
     }
 )
 
+# stride_ignored's table entry speaks of counting the windows; this learner counts none (the
+# number of windows is grad_output's shape), only places them.
+_AVG_STRIDE_HINT = (
+    "consecutive windows start stride apart, not kernel_size apart: window (row, col) starts "
+    "at (row * stride, col * stride) of the padded input, and with stride < kernel_size the "
+    "windows overlap, so their shares add up where they do"
+)
+
 # ---------------------------------------------------------------------------------------------
 # Average pooling, backward
 
 
-def _avg_backward(shape, g, k, s, p, divisor_rule, accumulate=True):
+def _real_count(rule, r, k, p, n):
+    """How many real inputs a divisor rule counts along one dimension of length ``n``.
+
+    ``r`` is the window's start in the padded input; "exclude" is the right count, the others
+    are mistakes: "no_end_clip" clips only the start, "no_start_clip" only the end, and
+    "offset" counts a window starting at input position r instead of r - p.
+    """
+    return {
+        "exclude": min(r + k, p + n) - max(r, p),
+        "no_end_clip": r + k - max(r, p),
+        "no_start_clip": min(r + k, p + n) - r,
+        "offset": min(r + k, n) - r,
+    }[rule]
+
+
+def _avg_backward(shape, g, k, s, p, divisor_rule, accumulate=True, step=None):
     """Loop version of an average pool's backward for one plane, with a chosen divisor rule.
 
-    ``divisor_rule`` is "include" (k*k), "exclude" (real inputs only) or "one" (no division).
-    ``accumulate=False`` assigns instead of adding: the overwrite mistake.
+    ``divisor_rule`` is "include" (k*k), "exclude" (real inputs only), "one" (no division) or
+    one of the wrong counts of :func:`_real_count`. ``accumulate=False`` assigns instead of
+    adding: the overwrite mistake. ``step`` places window (i, j) at (i * step, j * step) of the
+    padded input (the stride unless that mistake is modelled).
     """
+    step = s if step is None else step
     padded = np.zeros((shape[0] + 2 * p, shape[1] + 2 * p), dtype=g.dtype)
-    real = np.zeros_like(padded)
-    real[p : p + shape[0], p : p + shape[1]] = 1
     for i in range(g.shape[0]):
         for j in range(g.shape[1]):
-            window = slice(i * s, i * s + k), slice(j * s, j * s + k)
-            divisor = {"include": k * k, "exclude": real[window].sum(), "one": 1}[divisor_rule]
+            r, c = i * step, j * step
+            window = slice(r, r + k), slice(c, c + k)
+            if divisor_rule in ("include", "one"):
+                divisor = {"include": k * k, "one": 1}[divisor_rule]
+            else:
+                rows = _real_count(divisor_rule, r, k, p, shape[0])
+                cols = _real_count(divisor_rule, c, k, p, shape[1])
+                if rows <= 0 or cols <= 0:
+                    continue  # the window holds no real input: nothing reaches the result
+                divisor = rows * cols
             share = g[i, j] / divisor
             if accumulate:
                 padded[window] += share
@@ -130,13 +184,19 @@ def check_avg_pool_backward(fn: Callable) -> Report:
     ...         count_include_pad=count_include_pad)
     ...     return grad[0]
     >>> check_avg_pool_backward(backward)
-    PASS check_avg_pool_backward: all 5 cases agree.
+    PASS check_avg_pool_backward: all 7 cases agree.
     """
+    # The 5x7 windows reach into the padding on all four sides; the 4x4 windows only into the
+    # top and left padding, where a divisor clipped at the start alone is right, and one
+    # clipped at the end alone happens to give k*k. So the 5x7 cases come first.
+    border = "5x7 input, kernel 3, stride 2, padding 1 (windows in the padding of all 4 sides)"
     plans = [
         ("4x4 input, kernel 2, stride 2", (4, 4), 2, 2, 0, True),
         ("a float32 6x6 input, kernel 3, stride 3", (6, 6), 3, 3, 0, True),
         ("overlapping windows, kernel 3, stride 1", (5, 5), 3, 1, 0, True),
         ("padding 1, count_include_pad=True", (4, 4), 3, 2, 1, True),
+        (f"{border}, count_include_pad=True", (5, 7), 3, 2, 1, True),
+        (f"{border}, count_include_pad=False", (5, 7), 3, 2, 1, False),
         ("padding 1, count_include_pad=False", (4, 4), 3, 2, 1, False),
     ]
     cases = []
@@ -146,15 +206,27 @@ def check_avg_pool_backward(fn: Callable) -> Report:
         g = np.arange(1.0, out[0] * out[1] + 1, dtype=dtype).reshape(out)
         rule = "include" if include else "exclude"
         right = F.avg_pool2d_backward(g[None], (1, *shape), k, s, p, count_include_pad=include)[0]
-        mistakes = {
+        candidates = {
             "not_divided": _avg_backward(shape, g, k, s, p, "one"),
             "pad_divisor": _avg_backward(shape, g, k, s, p, "exclude" if include else "include"),
             "overwrite": _avg_backward(shape, g, k, s, p, rule, accumulate=False),
+            "stride_ignored": _avg_backward(shape, g, k, s, p, rule, step=k),
         }
-        if not p:
-            del mistakes["pad_divisor"]  # without padding both divisors agree
+        if not include:
+            for wrong_count in ("no_end_clip", "no_start_clip", "offset"):
+                candidates[f"divisor_{wrong_count}"] = _avg_backward(shape, g, k, s, p, wrong_count)
+        # A mistake is modelled only where it changes the answer, and only where no mistake
+        # before it gives the same answer (without padding both divisors agree, say).
+        mistakes = {}
+        for key, wrong in candidates.items():
+            seen = [right, *mistakes.values()]
+            if not any(np.allclose(wrong, other, rtol=1e-5, atol=1e-6) for other in seen):
+                mistakes[key] = wrong
         cases.append((description, (g, shape, k, s, p, include), right, mistakes))
-    return _diagnose("check_avg_pool_backward", fn, cases)
+    report = _diagnose("check_avg_pool_backward", fn, cases)
+    if report.misconception == "stride_ignored":
+        report = replace(report, hint=_AVG_STRIDE_HINT)
+    return report
 
 
 # ---------------------------------------------------------------------------------------------
