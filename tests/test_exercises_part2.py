@@ -347,3 +347,109 @@ def test_avg_windows_moved_by_kernel_are_named_stride_ignored():
     report = ex.check_avg_pool_backward(by_kernel)
     assert report.misconception == "stride_ignored", repr(report)
     assert "row * stride" in report.hint and "window count" not in report.hint
+
+
+# ---------------------------------------------------------------------------------------------
+# Fractional max pooling's window starts (book/pooling_3d_fractional.ipynb)
+
+
+def starts_right(u, size, out, k):  # the chapter's solution
+    if out == 1:  # no steps at all, and s_bar would divide by zero
+        return [size - k]
+    s_bar = (size - k) / (out - 1)
+    result = []
+    for i in range(out - 1):
+        result.append(int((i + u) * s_bar) - int(u * s_bar))  # int() floors: all are >= 0
+    result.append(size - k)  # the formula gives this too; set it against rounding
+    return result
+
+
+def starts_without_the_term(u, size, out, k):  # the chapter's own wrong solution
+    s_bar = (size - k) / (out - 1) if out > 1 else 0.0
+    return [int((i + u) * s_bar) for i in range(out - 1)] + [size - k]
+
+
+def starts_ceil(u, size, out, k):
+    if out == 1:
+        return [size - k]
+    s_bar = (size - k) / (out - 1)
+    return [math.ceil((i + u) * s_bar) - math.ceil(u * s_bar) for i in range(out - 1)] + [size - k]
+
+
+def starts_without_the_guard(u, size, out, k):
+    s_bar = (size - k) / (out - 1)  # ZeroDivisionError at out = 1
+    return [math.floor((i + u) * s_bar) - math.floor(u * s_bar) for i in range(out - 1)] + [
+        size - k
+    ]
+
+
+def starts_papers_alpha(u, size, out, k):
+    if out == 1:
+        return [size - k]
+    alpha = size / out  # the paper's reduction factor, not (size - k) / (out - 1)
+    return [math.floor((i + u) * alpha) - math.floor(u * alpha) for i in range(out - 1)] + [
+        size - k
+    ]
+
+
+def starts_formula_to_the_end(u, size, out, k):
+    if out == 1:
+        return [size - k]
+    s_bar = (size - k) / (out - 1)
+    return [math.floor((i + u) * s_bar) - math.floor(u * s_bar) for i in range(out)]
+
+
+@pytest.mark.parametrize(
+    "solution, key, words",
+    [
+        (starts_right, None, ""),
+        (starts_without_the_term, "frac_first_start", "floor(u * s_bar)"),
+        (starts_ceil, "frac_ceil", "floor"),
+        (starts_without_the_guard, "crashed", "out = 1"),
+        (starts_papers_alpha, "frac_step", "size / out"),
+        (starts_formula_to_the_end, "frac_last_formula", "outright"),
+    ],
+    ids=lambda v: getattr(v, "__name__", str(v)),
+)
+def test_fractional_starts_checker_names_each_learner_mistake(solution, key, words):
+    report = ex.check_fractional_starts(solution)
+    assert report.passed is (key is None), repr(report)
+    assert report.misconception == key
+    assert words in repr(report)
+
+
+def test_fractional_starts_ceil_fails_on_the_chapters_example():
+    # random u never lands where ceil and floor differ; the chapter's 10 -> 7 at u = 0 does
+    report = ex.check_fractional_starts(starts_ceil)
+    assert "u = 0.0, size = 10, out = 7, k = 2" in report.message, repr(report)
+
+
+def test_fractional_starts_a_crash_is_reported_with_its_case():
+    report = ex.check_fractional_starts(starts_without_the_guard)
+    assert "ZeroDivisionError" in report.message and "out = 1" in report.message
+    assert "return [size - k]" in report.hint
+
+    def raises_elsewhere(u, size, out, k):
+        raise IndexError("list index out of range")
+
+    report = ex.check_fractional_starts(raises_elsewhere)
+    assert report.misconception == "crashed" and "IndexError" in report.message
+    assert "out = 1" not in report.hint  # the hint about the guard fits only that crash
+
+
+@pytest.mark.parametrize(
+    "returned, key",
+    [
+        (None, "not_numbers"),  # no return statement
+        (["0", "2", "4", "5"], "not_numbers"),
+        (3, "shape"),
+        ([], "shape"),
+        ([0.0, float("nan")], "shape"),
+    ],
+    ids=["None", "strings", "int", "empty", "short"],
+)
+def test_fractional_starts_checker_never_crashes(returned, key):
+    report = ex.check_fractional_starts(lambda u, size, out, k: returned)
+    assert not report.passed and report.misconception == key, repr(report)
+    if key == "shape":
+        assert "one start per window" in report.hint and "gradient" not in report.hint

@@ -31,6 +31,7 @@ from .part1 import (
 from .part2 import (
     check_adaptive_avg_pool_backward,
     check_avg_pool_backward,
+    check_fractional_starts,
     check_lse_pool_backward,
 )
 
@@ -40,6 +41,7 @@ __all__ = [
     "check_adaptive_avg_pool_backward",
     "check_avg_pool_backward",
     "check_dense_backward",
+    "check_fractional_starts",
     "check_lse_pool_backward",
     "check_max2_backward",
     "check_max_pool_backward",
