@@ -316,8 +316,8 @@ def fit(
     momentum: float = 0.9,
     weight_decay: float = 0.0,
     seed: int = 0,
-    x_test: np.ndarray | None = None,
-    labels_test: np.ndarray | None = None,
+    x_val: np.ndarray | None = None,
+    labels_val: np.ndarray | None = None,
     augment: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None,
     log: Callable[[str], None] | None = print,
 ) -> list[dict]:
@@ -341,8 +341,10 @@ def fit(
         Passed to :class:`SGD`; ``lr`` is the starting learning rate.
     seed : int, default 0
         Seed of the shuffling.
-    x_test, labels_test : ndarray, optional
-        A held-out set whose accuracy is recorded after every epoch.
+    x_val, labels_val : ndarray, optional
+        A validation set, held out of the training data, whose accuracy is recorded after
+        every epoch (for choosing settings such as the learning rate or the number of epochs;
+        a test set plays no part in such choices, so it is not meant to be passed here).
     augment : callable, optional
         ``augment(batch, rng)`` returns a randomly altered copy of a training batch (for
         example :func:`pooling_lab.datasets.random_shift`); it is given the shuffling's
@@ -354,8 +356,8 @@ def fit(
     -------
     list of dict
         One dict per epoch: ``epoch``, ``lr``, ``loss`` (mean training loss over the epoch's
-        batches), ``train_acc`` (accuracy on the batches as they were seen) and, with a test
-        set, ``test_acc``.
+        batches), ``train_acc`` (accuracy on the batches as they were seen) and, with a
+        validation set, ``val_acc``.
 
     Examples
     --------
@@ -395,12 +397,12 @@ def fit(
             "loss": float(np.mean(losses)),
             "train_acc": correct / len(x),
         }
-        if x_test is not None:
-            record["test_acc"] = accuracy(model, x_test, labels_test)
+        if x_val is not None:
+            record["val_acc"] = accuracy(model, x_val, labels_val)
         history.append(record)
         if log is not None:
             line = f"epoch {epoch:3d}  loss {record['loss']:.4f}  train {record['train_acc']:.3f}"
-            if "test_acc" in record:
-                line += f"  test {record['test_acc']:.3f}"
+            if "val_acc" in record:
+                line += f"  validation {record['val_acc']:.3f}"
             log(line)
     return history

@@ -203,8 +203,8 @@ def test_fit_learns_records_history_and_is_reproducible():
             epochs=8,
             batch_size=16,
             lr=0.1,
-            x_test=x,
-            labels_test=y,
+            x_val=x,
+            labels_val=y,
             augment=pl.datasets.random_shift,
             log=lines.append,
         )
@@ -213,7 +213,7 @@ def test_fit_learns_records_history_and_is_reproducible():
     model, history, lines = train()
     assert [h["epoch"] for h in history] == list(range(1, 9)) and len(lines) == 8
     assert history[-1]["loss"] < history[0]["loss"]
-    assert history[-1]["test_acc"] == pl.training.accuracy(model, x, y) > 0.8
+    assert history[-1]["val_acc"] == pl.training.accuracy(model, x, y) > 0.8
     assert history[0]["lr"] == 0.1 and history[-1]["lr"] < 0.01  # cosine decay
     np.testing.assert_array_equal(x, before)
     assert train()[1] == history  # the seed fixes everything, augmentation included
