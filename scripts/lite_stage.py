@@ -12,7 +12,10 @@ it runs and reads well in JupyterLite; the chapters themselves stay as they are:
   "(Author, year)" from ``book/references.bib``, ``{math}``/``{eq}`` become TeX, labels and
   comments are dropped. A directive or role with no plain form stops the build, naming it.
 - The kernel is JupyterLite's ``python`` (no kernel dialog), outputs are cleared, and a first
-  code cell installs ``pooling-lab[lite]`` from the wheels bundled with the site.
+  code cell installs ``pooling-lab[lite]`` from the wheels bundled with the site and builds
+  matplotlib's font cache (as ``make test`` does before nbval runs the notebooks).
+- The chapters' own code cells keep their ids and their source, so the browser test can
+  compare their outputs with the stored ones.
 - Each coding exercise gets a code cell right after its text: a stub of the function to write
   and the checker call. An exercise is a coding exercise when its text names a checker,
   ``pooling_lab.exercises.check_NAME``; the function is the checker's argument if the text shows
@@ -42,7 +45,10 @@ KERNELSPEC = {"name": "python", "display_name": "Python (Pyodide)", "language": 
 SETUP = (
     "# Running in your browser (JupyterLite): this installs the course's package{what}\n"
     "# from files that came with this site (no internet needed).\n"
-    "%pip install {install}"
+    "%pip install {install}\n"
+    "# matplotlib builds its font cache on first use: now, so that its one-time notice is\n"
+    "# printed here and not under the chapter's first figure.\n"
+    "import matplotlib.font_manager"
 )
 # Loading scikit-learn (and SciPy) takes seconds in a browser: only chapters whose code uses
 # the digits data set (pooling_lab.datasets) or sklearn get it.
@@ -458,6 +464,7 @@ def data_files(nb: dict, notebook: Path, root: Path) -> list[Path]:
 
 def stage(out: Path = DEFAULT_OUT, root: Path = ROOT) -> list[Path]:
     """Stage every notebook chapter into OUT; returns the staged notebooks."""
+    root = root.resolve()  # data_files compares resolved paths with it
     book = scan_book(root)
     shutil.rmtree(out, ignore_errors=True)
     staged = []

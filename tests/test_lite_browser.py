@@ -5,9 +5,13 @@ conftest.py, shared with test_book_browser.py), served on 127.0.0.1 to headless 
 cannot reach anything else. For each notebook chapter of ``_toc.yml``:
 
 - the notebook opens with the ``python`` (Pyodide) kernel, and no dialog asks for a kernel;
-- "Run all" runs every cell, top to bottom, without an error: the chapter's own asserts check
-  its claims (a training run's accuracy differs in the last digits from the stored one, so
-  outputs are not compared with the book's);
+- "Run all" runs every cell, top to bottom, without an error (the chapter's own asserts check
+  its claims);
+- every code cell's output is the one stored in ``book/<chapter>.ipynb``, compared as nbval
+  compares it in ``make test`` (see ``nbval_view``): so the stored outputs hold on a 32-bit,
+  non-x86 platform too. Cells nbval does not compare are not compared here either: those
+  tagged ``nbval-ignore-output`` (the cells of tests/output_rules.py) or ``nbval-skip``. Cells
+  the staging adds (``lite-setup``, ``lite-stub-*``) have no stored output;
 - no rendered Markdown cell shows raw MyST (directives, roles, labels, options);
 - every coding exercise has its stub cell, which ran and reported through its checker; and the
   exercise's own solution, run in that kernel, passes the checker;
@@ -23,15 +27,27 @@ with empty browser storage. Screenshots go to ``_build/screenshots/lite__*.png``
 from __future__ import annotations
 
 import asyncio
+import difflib
+import functools
+import json
 import os
 import re
 import sys
 import threading
 import time
+from collections import defaultdict
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import nbformat
 import pytest
+from nbval.plugin import (
+    coalesce_streams,
+    find_comment_markers,
+    find_metadata_tags,
+    transform_streams_for_comparison,
+)
+from output_rules import MACHINE_DEPENDENT
 
 pytestmark = pytest.mark.browser
 
@@ -65,11 +81,29 @@ READY = """async () => {
   };
 }"""
 
+# Runs every cell; returns each execution's seconds (execution count -> seconds, from the
+# kernel's execute_input message to its idle status), and the seconds until the first cell
+# started (the kernel loads Pyodide and its own packages first).
 RUN_ALL = """async () => {
   const panel = jupyterapp.shell.currentWidget;
-  await jupyterapp.commands.execute('notebook:run-all-cells');
   const kernel = panel.sessionContext.session.kernel;
+  const count = {}, began = {}, seconds = {}, start = performance.now();
+  const clock = (_, msg) => {
+    const parent = msg.parent_header && msg.parent_header.msg_id;
+    if (msg.header.msg_type === 'execute_input') {
+      if (!('boot' in seconds)) seconds.boot = (performance.now() - start) / 1000;
+      count[parent] = msg.content.execution_count;
+      began[parent] = performance.now();
+    } else if (msg.header.msg_type === 'status' && msg.content.execution_state === 'idle'
+               && parent in began) {
+      seconds[count[parent]] = (performance.now() - began[parent]) / 1000;
+    }
+  };
+  kernel.iopubMessage.connect(clock);
+  await jupyterapp.commands.execute('notebook:run-all-cells');
   while (kernel.status !== 'idle') { await new Promise(done => setTimeout(done, 250)); }
+  kernel.iopubMessage.disconnect(clock);
+  return seconds;
 }"""
 
 REPORT = """() => jupyterapp.shell.currentWidget.content.widgets.map(cell => {
@@ -78,6 +112,7 @@ REPORT = """() => jupyterapp.shell.currentWidget.content.widgets.map(cell => {
   const rendered = cell.node.querySelector('.jp-RenderedMarkdown');
   return {
     id: m.id, type: m.type, count: m.type === 'code' ? m.executionCount : null,
+    source: m.sharedModel.getSource(), outputs,
     errors: outputs.filter(o => o.output_type === 'error').map(o => o.ename + ': ' + o.evalue),
     text: outputs.map(o => [].concat(o.text || (o.data && o.data['text/plain']) || []).join(''))
                  .join(''),
@@ -127,8 +162,14 @@ print("".join(report))
 """
 
 
+@functools.cache
+def _exercises() -> dict[str, list[lite_stage.Exercise]]:
+    """Every chapter's coding exercises, read once (the fixture does it as the runs begin)."""
+    return lite_stage.coding_exercises()
+
+
 def _checks(chapter: str) -> list[lite_stage.Exercise]:
-    return lite_stage.coding_exercises()[chapter]
+    return _exercises()[chapter]
 
 
 async def _open(browser, site: str, chapter: str, record: dict):
@@ -164,9 +205,12 @@ async def _run_chapter(browser, site: str, chapter: str) -> dict:
     context, page = await _open(browser, site, chapter, record)
     try:
         started = time.monotonic()
-        await page.evaluate(RUN_ALL)
+        seconds = await page.evaluate(RUN_ALL)
         record["run_seconds"] = time.monotonic() - started
         record["cells"] = await page.evaluate(REPORT)
+        record["boot_seconds"] = seconds.get("boot", 0.0)
+        for cell in record["cells"]:
+            cell["seconds"] = seconds.get(str(cell["count"]))
         for ex in _checks(chapter):
             code = lite_stage.solution_code(ex.solution)
             if not re.search(rf"^def {ex.function}\(", code, re.M):
@@ -199,15 +243,18 @@ async def _run_everything(site: str, launch_options: dict) -> dict:
 
     results: dict[str, dict] = {}
     gate = asyncio.Semaphore(PARALLEL)
+    origin = time.monotonic()
     async with async_playwright() as p:
         browser = await p.chromium.launch(**launch_options)
 
         async def one(name, job):
             async with gate:
+                began = time.monotonic() - origin
                 try:
                     results[name] = await job
                 except Exception as err:  # reported by the test of that chapter
                     results[name] = {"crash": f"{type(err).__name__}: {err}"}
+                results[name]["span"] = (began, time.monotonic() - origin)
 
         # Later chapters tend to be the heavier ones (the CNN chapter trains networks): start
         # them first, so the long ones do not run alone at the end.
@@ -220,8 +267,13 @@ async def _run_everything(site: str, launch_options: dict) -> dict:
 
 @pytest.fixture(scope="module")
 def lite_runs(site, launch_options):
-    """Every chapter run in the browser (two at a time), keyed by chapter."""
-    results: dict = {}
+    """Every chapter run in the browser (two at a time), keyed by chapter.
+
+    ``results["_stored"]`` holds each chapter's notebook as it was when the runs began (the
+    site was built from it just before), for the comparison of outputs.
+    """
+    results: dict = {"_stored": {c: _read_stored(c) for c in CHAPTERS}}
+    _exercises()
 
     def target():
         results.update(asyncio.run(_run_everything(site, launch_options)))
@@ -232,7 +284,125 @@ def lite_runs(site, launch_options):
     worker.join()
     results["_seconds"] = time.monotonic() - started
     print(f"[lite] ran {len(CHAPTERS)} notebooks in the browser in {results['_seconds']:.0f} s")
+    _print_timings(results)
     return results
+
+
+def _print_timings(results: dict) -> None:
+    """Where the time went (pytest -s shows it): per notebook, in the order they started."""
+    print("[lite] notebook                  start   end  page  boot setup  cells  slowest cell")
+    runs = [(name, r) for name, r in results.items() if isinstance(r, dict) and "span" in r]
+    for name, r in sorted(runs, key=lambda item: item[1]["span"][0]):
+        cells = [c for c in r.get("cells", []) if c["type"] == "code" and c["seconds"]]
+        setup = sum(c["seconds"] for c in cells if c["id"] == "lite-setup")
+        rest = sum(c["seconds"] for c in cells if c["id"] != "lite-setup")
+        slow = max(cells, key=lambda c: c["seconds"], default=None)
+        print(
+            f"[lite] {name:25} {r['span'][0]:5.0f} {r['span'][1]:5.0f} "
+            f"{r.get('kernel_seconds', 0):5.1f} {r.get('boot_seconds', 0):5.1f} "
+            f"{setup:5.1f} {rest:6.1f}  "
+            + (f"{slow['id']} {slow['seconds']:.1f} s" if slow else r.get("crash", ""))
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Outputs compared as nbval compares them (nbval/plugin.py, version 0.11): per code cell, the
+# outputs' streams are merged by name (coalesce_streams, which also applies \r and \b), then
+# every key of every output, with the MIME types of ``data`` flattened into keys, except these
+# (IPyNbFile.skip_compare without --nbdime) ...
+NBVAL_NOT_COMPARED = (
+    "metadata",
+    "traceback",
+    "prompt_number",
+    "output_type",
+    "name",
+    "execution_count",
+    "application/vnd.jupyter.widget-view+json",
+    "image/png",
+    "image/jpeg",
+)
+# ... is compared value by value, in order, with the same set of keys on both sides. The
+# project runs nbval strict (--nbval) with no sanitizer file, so every code cell is compared
+# unless a tag or comment marker says otherwise, or the stored cell never ran.
+STAGING_ADDED = re.compile(r"^lite-setup$|^lite-stub-")  # cells lite_stage.py adds
+
+
+def _read_stored(chapter: str) -> nbformat.NotebookNode:
+    return nbformat.read(ROOT / f"{chapter}.ipynb", as_version=4)
+
+
+def nbval_compares(cell: nbformat.NotebookNode) -> bool:
+    """Whether ``pytest --nbval`` compares this stored code cell's outputs."""
+    options = defaultdict(bool, find_metadata_tags(cell.metadata))
+    options.update(dict(find_comment_markers(cell.source)))
+    options.setdefault("check", True)  # strict mode: unmarked cells are checked
+    return bool(options["check"]) and not options["skip"] and cell.execution_count is not None
+
+
+def nbval_view(outputs: list[dict]) -> dict[str, list]:
+    """The outputs as nbval compares them: key -> its values, in order."""
+    nodes = []
+    for out in outputs:
+        out = json.loads(json.dumps(out))  # a copy: coalescing edits the texts
+        if isinstance(out.get("text"), list):
+            out["text"] = "".join(out["text"])
+        for key, value in out.get("data", {}).items():
+            if isinstance(value, list) and not key.endswith("json"):
+                out["data"][key] = "".join(value)
+        nodes.append(nbformat.from_dict(out))
+    view: dict[str, list] = defaultdict(list)
+    for out in transform_streams_for_comparison(coalesce_streams(nodes)):
+        for key, value in out.items():
+            if key == "data":
+                for mime, data in value.items():
+                    if mime not in NBVAL_NOT_COMPARED:
+                        view[mime].append(data)
+            elif key not in NBVAL_NOT_COMPARED:
+                view[key].append(value)
+    return dict(view)
+
+
+def _as_lines(view: dict[str, list]) -> list[str]:
+    lines = []
+    for key in sorted(view):
+        for value in view[key]:
+            lines.append(f"[{key}]")
+            text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+            lines.extend(text.splitlines())
+    return lines
+
+
+def output_diff(stored: dict[str, list], browser: dict[str, list], limit: int = 40) -> str:
+    """A short unified diff of two nbval views ("[key]" heads each value)."""
+    diff = list(
+        difflib.unified_diff(
+            _as_lines(stored), _as_lines(browser), "stored", "browser", n=1, lineterm=""
+        )
+    )
+    if len(diff) > limit:
+        diff = [*diff[:limit], f"... ({len(diff) - limit} more lines)"]
+    return "\n".join(diff)
+
+
+def output_mismatches(chapter: str, stored: nbformat.NotebookNode, cells: list[dict]) -> list:
+    """(cell id, diff) for every compared code cell whose browser output is not the stored one.
+
+    Stored and browser cells are matched by id; the browser's code cells must be the stored
+    ones, with the same source and order, plus the cells the staging adds.
+    """
+    path = f"{chapter}.ipynb"
+    ran = [c for c in cells if c["type"] == "code" and not STAGING_ADDED.search(c["id"])]
+    code = [c for c in stored.cells if c.cell_type == "code"]
+    assert [c["id"] for c in ran] == [c.id for c in code], f"{chapter}: code cells differ"
+    found = []
+    for cell, got in zip(code, ran):
+        assert got["source"] == cell.source, f"{chapter} {cell.id}: source changed since staging"
+        if not nbval_compares(cell) or (path, cell.id) in MACHINE_DEPENDENT:
+            continue
+        want, have = nbval_view(cell.outputs), nbval_view(got["outputs"])
+        if want != have:
+            found.append((cell.id, output_diff(want, have)))
+    return found
 
 
 def _no_outside_and_no_errors(name: str, record: dict) -> None:
@@ -275,6 +445,16 @@ def test_chapter_runs_in_the_browser(lite_runs, chapter):
         raw = lite_stage.RAW_MYST.search(cell["markdown"])
         assert raw is None, f"{chapter}: raw MyST {raw and raw[0]!r} shown in cell {cell['id']}"
     _no_outside_and_no_errors(chapter, record)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_outputs_are_the_stored_ones(lite_runs, chapter):
+    """Each code cell prints in the browser what book/<chapter>.ipynb stores (as nbval compares)."""
+    record = lite_runs[chapter]
+    assert "crash" not in record, f"{chapter}: {record.get('crash')}"
+    found = output_mismatches(chapter, lite_runs["_stored"][chapter], record["cells"])
+    report = "\n\n".join(f"{chapter} cell {cell_id}:\n{diff}" for cell_id, diff in found)
+    assert not found, f"outputs in the browser differ from the stored ones\n{report}"
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)

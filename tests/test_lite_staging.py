@@ -7,12 +7,14 @@ import json
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 import lite_pyodide  # noqa: E402
 import lite_stage  # noqa: E402
+from test_lite_browser import nbval_compares, nbval_view, output_mismatches  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -126,6 +128,7 @@ def test_every_chapter_stages(tmp_path):
         assert nb["metadata"]["kernelspec"]["name"] == "python"
         code = [c for c in nb["cells"] if c["cell_type"] == "code"]
         assert code[0]["id"] == "lite-setup" and "%pip install pooling-lab" in code[0]["source"]
+        assert "import matplotlib.font_manager" in code[0]["source"]  # its notice lands here
         assert all(c["outputs"] == [] and c["execution_count"] is None for c in code)
         ids = [c["id"] for c in nb["cells"]]
         assert len(ids) == len(set(ids)), f"{path.name}: repeated cell ids"
@@ -160,3 +163,70 @@ def test_the_pyodide_pins_are_complete():
     assert set(manifest["core"]) == set(lite_pyodide.CORE)
     assert manifest["lock_info"]["version"] == manifest["version"] == "0.27.7"
     assert manifest["lock_info"]["arch"] == "wasm32"
+
+
+# The browser test compares outputs as nbval does; these check that comparison without a browser.
+
+
+def stream(text, name="stdout"):
+    return {"output_type": "stream", "name": name, "text": text}
+
+
+def figure(size="640x480", png="iVBORw0KGgo"):
+    data = {"text/plain": f"<Figure size {size} with 1 Axes>", "image/png": png}
+    return {"output_type": "display_data", "data": data, "metadata": {}}
+
+
+def test_outputs_compare_as_nbval_compares_them():
+    same = nbval_view([stream("a\n"), stream("b\n"), figure()])
+    # streams are merged by name, images and output types are not compared
+    assert nbval_view([stream(["a\n", "b\n"]), figure(png="other")]) == same
+    result = {"output_type": "execute_result", "execution_count": 3, "metadata": {}}
+    result["data"] = {"text/plain": "<Figure size 640x480 with 1 Axes>"}
+    assert nbval_view([stream("a\nb\n"), result]) == same
+    assert nbval_view([stream("a\nb\n"), figure(size="640x481")]) != same
+    assert nbval_view([stream("a\nb\n", "stderr"), figure()]) != same
+    assert nbval_view([stream("a\nb\n"), stream("notice\n", "stderr"), figure()]) != same
+    assert nbval_view([stream("x\rb\n"), stream("a\n")]) == nbval_view([stream("b\na\n")])
+
+
+def cell(source="print(1)", tags=(), count=1):
+    node = nbformat.v4.new_code_cell(source, metadata={"tags": list(tags)} if tags else {})
+    node.execution_count = count
+    return node
+
+
+def test_the_cells_nbval_compares():
+    assert nbval_compares(cell())
+    assert not nbval_compares(cell(tags=["nbval-ignore-output"]))
+    assert not nbval_compares(cell(tags=["nbval-skip"]))
+    assert not nbval_compares(cell("# NBVAL_IGNORE_OUTPUT\nprint(1)"))
+    assert not nbval_compares(cell(count=None))  # nbval does not compare a cell that never ran
+    assert nbval_compares(cell("# NBVAL_CHECK_OUTPUT\nprint(1)", tags=["nbval-ignore-output"]))
+
+
+def test_every_chapter_compares_with_its_own_stored_outputs(tmp_path):
+    """The staged copy keeps each chapter's code cells (ids, source, order), so that the browser
+    test can match them with the stored ones; a changed output is reported with a diff."""
+    for path in lite_stage.stage(tmp_path):
+        chapter = str(path.relative_to(tmp_path).with_suffix(""))
+        stored = nbformat.read(ROOT / f"{chapter}.ipynb", as_version=4)
+        outputs = {c.id: c.outputs for c in stored.cells if c.cell_type == "code"}
+        staged = json.loads(path.read_text())["cells"]
+        cells = [
+            {"id": c["id"], "type": c["cell_type"], "source": "".join(c["source"]), "outputs": []}
+            for c in staged
+        ]
+        for c in cells:
+            c["outputs"] = json.loads(json.dumps(outputs.get(c["id"], [])))
+        assert output_mismatches(chapter, stored, cells) == [], chapter
+        compared = next(
+            c for c in cells if c["outputs"] and nbval_compares(outputs_cell(stored, c["id"]))
+        )
+        compared["outputs"] = [stream("something else\n")]
+        [(cell_id, diff)] = output_mismatches(chapter, stored, cells)
+        assert cell_id == compared["id"] and "+something else" in diff, diff
+
+
+def outputs_cell(stored, cell_id):
+    return next(c for c in stored.cells if c.get("id") == cell_id)
