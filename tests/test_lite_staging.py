@@ -219,6 +219,10 @@ def test_every_chapter_compares_with_its_own_stored_outputs(tmp_path):
         ]
         for c in cells:
             c["outputs"] = json.loads(json.dumps(outputs.get(c["id"], [])))
+            change = lite_stage.BROWSER_CHANGES.get((chapter, c["id"]))
+            for out in c["outputs"] if change else []:  # what the changed cell prints there
+                if out["output_type"] == "stream":
+                    out["text"] = lite_stage.replace_once("".join(out["text"]), change.output, "")
         assert output_mismatches(chapter, stored, cells) == [], chapter
         compared = next(
             c for c in cells if c["outputs"] and nbval_compares(outputs_cell(stored, c["id"]))
@@ -230,3 +234,18 @@ def test_every_chapter_compares_with_its_own_stored_outputs(tmp_path):
 
 def outputs_cell(stored, cell_id):
     return next(c for c in stored.cells if c.get("id") == cell_id)
+
+
+def test_the_browser_changes_are_applied_and_cannot_go_stale(tmp_path):
+    staged = {
+        str(p.relative_to(tmp_path).with_suffix("")): json.loads(p.read_text())
+        for p in lite_stage.stage(tmp_path)
+    }
+    for (chapter, cell_id), change in lite_stage.BROWSER_CHANGES.items():
+        cells = {c["id"]: "".join(c["source"]) for c in staged[chapter]["cells"]}
+        for _old, new in change.source:
+            assert new in cells[cell_id], (chapter, cell_id)
+    cnn = {c["id"]: "".join(c["source"]) for c in staged["book/cnn_digits"]["cells"]}
+    assert "# In your browser: 10 of the recipe's 40 epochs" in cnn["c07"]  # the reader's note
+    with pytest.raises(lite_stage.StageError, match="exactly once"):
+        lite_stage.replace_once("recipe = 1\n", [("recipe = 2", "recipe = 3")], "here")
