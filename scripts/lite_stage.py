@@ -447,6 +447,27 @@ def _cell(kind: str, source: str, cell_id: str) -> dict:
     return cell
 
 
+# The book's cell tags, and what JupyterLab folds for each: the source ("input"), the outputs.
+# A `remove-*` cell is not in the book at all; in the notebook it still runs (a solution's
+# asserts, say, which check the solution in the browser too), so it is folded away entirely,
+# and a reader does not find an exercise's answer open right under it.
+FOLDS = {
+    "hide-input": ("source_hidden",),
+    "hide-output": ("outputs_hidden",),
+    "hide-cell": ("source_hidden", "outputs_hidden"),
+    "remove-input": ("source_hidden",),
+    "remove-output": ("outputs_hidden",),
+    "remove-cell": ("source_hidden", "outputs_hidden"),
+}
+
+
+def fold_like_the_book(cell: dict) -> None:
+    """Fold a code cell in JupyterLab as the book folds (or removes) it, from its tags."""
+    folds = {f for tag in cell["metadata"].get("tags", []) for f in FOLDS.get(tag, ())}
+    if folds:
+        cell["metadata"].setdefault("jupyter", {}).update(dict.fromkeys(sorted(folds), True))
+
+
 def stage_notebook(book: Book, doc: str) -> tuple[dict, list[Exercise]]:
     """The JupyterLite copy of one notebook and its exercises (with their stubs' functions)."""
     nb = json.loads((book.root / doc).with_suffix(".ipynb").read_text(encoding="utf-8"))
@@ -457,6 +478,7 @@ def stage_notebook(book: Book, doc: str) -> tuple[dict, list[Exercise]]:
         cell.setdefault("metadata", {}).pop("execution", None)
         if cell["cell_type"] == "code":
             cell.update(execution_count=None, outputs=[])
+            fold_like_the_book(cell)
             change = BROWSER_CHANGES.get((doc, cell.get("id")))
             if change is not None:
                 source = "".join(cell["source"])

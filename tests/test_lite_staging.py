@@ -249,3 +249,23 @@ def test_the_browser_changes_are_applied_and_cannot_go_stale(tmp_path):
     assert "# In your browser: 10 of the recipe's 40 epochs" in cnn["c07"]  # the reader's note
     with pytest.raises(lite_stage.StageError, match="exactly once"):
         lite_stage.replace_once("recipe = 1\n", [("recipe = 2", "recipe = 3")], "here")
+
+
+def test_cells_fold_in_the_browser_as_the_book_folds_them(tmp_path):
+    staged = {p.stem: p for p in lite_stage.stage(tmp_path, ROOT)}
+    seen = set()
+    for doc in lite_stage.notebook_chapters(ROOT):
+        stored = json.loads((ROOT / f"{doc}.ipynb").read_text())
+        tags = {c["id"]: set(c["metadata"].get("tags", [])) for c in stored["cells"]}
+        for cell in json.loads(staged[Path(doc).name].read_text())["cells"]:
+            if cell["cell_type"] != "code" or cell["id"] not in tags:
+                continue
+            t = tags[cell["id"]]
+            folded = cell["metadata"].get("jupyter", {})
+            hides_source = bool(t & {"hide-input", "hide-cell", "remove-input", "remove-cell"})
+            hides_outputs = bool(t & {"hide-output", "hide-cell", "remove-output", "remove-cell"})
+            assert folded.get("source_hidden", False) == hides_source, (doc, cell["id"], t)
+            assert folded.get("outputs_hidden", False) == hides_outputs, (doc, cell["id"], t)
+            seen |= t
+    # the book uses these tags, so the test sees real cases of each kind
+    assert {"hide-input", "hide-cell", "remove-cell"} <= seen, seen
