@@ -229,8 +229,8 @@ def tie_free(
 ) -> np.ndarray:
     """Random input with no ties and no zeros: safe for finite differences through max and ReLU.
 
-    The values are a shuffled ladder ``gap * (k - n/2) + gap/2`` for ``k = 0 .. n-1``, so any two
-    differ by at least ``gap`` and none lies closer than ``gap / 2`` to zero.
+    The values are a shuffled ladder ``gap * (k - n // 2) + gap / 2`` for ``k = 0 .. n-1``, so
+    any two differ by at least ``gap`` and none lies closer than ``gap / 2`` to zero.
 
     Parameters
     ----------

@@ -131,6 +131,11 @@ def _winner_mask(x2d, indices):
     return mask.reshape(x2d.shape)
 
 
+def _outline_colours(plt) -> list:
+    """Colours for window outlines: tab10 without its orange, which fills the winners."""
+    return [c for i, c in enumerate(plt.get_cmap("tab10").colors) if i != 1]
+
+
 def _nested_inset(oh: int, ow: int, reach: tuple[int, int]) -> float:
     """How far inside its cells to draw window (oh, ow)'s outline, so overlapping ones differ.
 
@@ -190,7 +195,7 @@ def pooling_windows(
         x[None], kernel_size, stride, padding, dilation, ceil_mode, return_indices=True
     )
     ax = matrix(x, ax, title=title, highlight=_winner_mask(x, idx))
-    colours = plt.get_cmap("tab10").colors
+    colours = _outline_colours(plt)
     n_out = out.shape[-2] * out.shape[-1]
     chosen = range(n_out) if windows is None else windows
     # How many windows fit across one window's extent, per dimension (see _nested_inset).
@@ -710,7 +715,7 @@ def fractional_windows(
     rows = fractional_starts(samples[0, 0, 1], x.shape[0], out.shape[-2], kh)
     cols = fractional_starts(samples[0, 0, 0], x.shape[1], out.shape[-1], kw)
     ax = matrix(x, ax, title=title, highlight=_winner_mask(x, idx))
-    colours = plt.get_cmap("tab10").colors
+    colours = _outline_colours(plt)
     corners = [(r, c) for r in rows for c in cols]
     for number in range(len(corners)) if windows is None else windows:
         r, c = corners[number]
