@@ -8,14 +8,29 @@ from pathlib import Path
 collect_ignore = [] if importlib.util.find_spec("matplotlib") else ["pooling_lab/plots.py"]
 
 
+def pytest_collection_modifyitems(session, config, items):
+    """Check the SIMD-level runs last, so that the suite's own work overlaps with them."""
+    last = [item for item in items if item.nodeid.startswith("tests/test_simd_levels.py")]
+    if last:
+        items[:] = [item for item in items if item not in last] + last
+
+
 def pytest_collection_finish(session):
     """Start the notebooks' runs at the lower SIMD levels in the background, if selected.
 
     They take a core for a few minutes; started now, they overlap with the rest of the suite
     instead of running after it (tests/simd_levels.py, tests/test_simd_levels.py).
     """
+    if session.config.option.collectonly:
+        return
     if any(item.nodeid.startswith("tests/test_simd_levels.py") for item in session.items):
         sys.path.insert(0, str(Path(__file__).parent / "tests"))
         import simd_levels
 
         simd_levels.runs().start()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    simd_levels = sys.modules.get("simd_levels")
+    if simd_levels is not None and simd_levels.RUNS is not None:
+        simd_levels.RUNS.stop()

@@ -83,21 +83,32 @@ class LevelRuns:
         self.results: dict[str, tuple[int, str]] = {}
         self.done = {name: threading.Event() for name in self.levels}
         self._thread = threading.Thread(target=self._run_all, daemon=True)
+        self._proc: subprocess.Popen | None = None
+        self._stopped = False
 
     def start(self) -> None:
         self._thread.start()
 
+    def stop(self) -> None:
+        """End a run still going (the suite stopped early): no orphan outlives pytest."""
+        self._stopped = True
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+
     def _run_all(self) -> None:
         LOGS.mkdir(parents=True, exist_ok=True)
         for name, disabled in self.levels.items():
+            if self._stopped:
+                break
             env = {**os.environ, "NPY_DISABLE_CPU_FEATURES": " ".join(disabled)}
+            log_path = LOGS / f"{name}.log"
             try:
-                run = subprocess.run(
-                    nbval_command(), env=env, cwd=ROOT, capture_output=True, text=True
-                )
-                log = run.stdout + run.stderr
-                (LOGS / f"{name}.log").write_text(log)
-                self.results[name] = (run.returncode, log)
+                with log_path.open("w") as log_file:
+                    self._proc = subprocess.Popen(
+                        nbval_command(), env=env, cwd=ROOT, stdout=log_file, stderr=log_file
+                    )
+                    code = self._proc.wait()
+                self.results[name] = (code, log_path.read_text())
             except OSError as err:
                 self.results[name] = (-1, f"could not start: {err}")
             self.done[name].set()
