@@ -21,6 +21,14 @@ def test_this_machine_has_levels_below_its_top():
     assert simd_levels.supported_targets(), "NumPy reports no dispatch target on this CPU"
 
 
+def test_every_notebook_runs_at_a_lower_level():
+    # the baseline runs them all; only the CNN chapter is left out of the levels between
+    assert simd_levels.notebooks("baseline") == sorted(simd_levels.ROOT.glob("book/*.ipynb"))
+    for level in LEVELS:
+        left_out = set(simd_levels.notebooks("baseline")) - set(simd_levels.notebooks(level))
+        assert {p.name for p in left_out} <= set(simd_levels.ONE_LEVEL_ONLY)
+
+
 @pytest.mark.parametrize("level", list(LEVELS))
 def test_disabling_targets_reaches_the_level(level):
     disabled = LEVELS[level]
