@@ -101,8 +101,9 @@ MISCONCEPTIONS = {
     ),
     "overwrite": (
         "overlapping windows overwrote each other's gradient",
-        "an input that wins two windows influences both outputs, so it must receive the sum "
-        "of their gradients. If you assigned (grad[r, c] = g), add (+=) instead. If you wrote "
+        "an input that two windows send gradient to (in max pooling: it won both; in average "
+        "pooling: it lies in both) influences both outputs, so it must receive the sum of "
+        "their gradients. If you assigned (grad[r, c] = g), add (+=) instead. If you wrote "
         "a vectorised grad[rows, cols] += g (or grad[idx] += g), that is the same bug: "
         "NumPy's fancy-indexed += is buffered, so a repeated index is written once, not "
         "added; use np.add.at(grad, (rows, cols), g) or np.bincount",
