@@ -223,6 +223,11 @@ def pooling_windows(
                     )
                 )
     pad_h, pad_w = win.padding
+    # The padding ring is part of the picture: max pooling pads with -inf, which never wins.
+    for h in range(-pad_h, x.shape[0] + pad_h):
+        for w in range(-pad_w, x.shape[1] + pad_w):
+            if not (0 <= h < x.shape[0] and 0 <= w < x.shape[1]):
+                ax.text(w, h, _fmt(-np.inf), ha="center", va="center", color="0.55", fontsize=8)
     ax.set_xlim(-0.5 - pad_w, x.shape[1] - 0.5 + pad_w)
     ax.set_ylim(x.shape[0] - 0.5 + pad_h, -0.5 - pad_h)
     return ax

@@ -97,3 +97,11 @@ def test_pooling_windows_never_draws_two_overlapping_windows_on_one_another(
     assert shared, "the case should have overlapping windows"
     for drawn in shared:
         assert len(set(drawn.values())) == len(drawn), drawn
+
+
+def test_pooling_windows_draws_the_padding_as_minus_inf():
+    x = np.arange(16.0).reshape(4, 4)
+    ax = plots.pooling_windows(x, 3, stride=2, padding=1)
+    ring = [t for t in ax.texts if t.get_text() == "-inf"]
+    assert len(ring) == 6 * 6 - 4 * 4  # every padded position, and only those
+    assert not [t for t in plots.pooling_windows(x, 2).texts if t.get_text() == "-inf"]
