@@ -307,9 +307,10 @@ def _zero_padded_max(x, k, s, p):
 
 
 def _placed_max(x, k, p, step, shape):
-    """A forward pass with window (i, j) at (i * step, j * step) of the -inf padded input.
+    """A forward pass with window (i, j) at (i * step, j * step) of the input padded by ``p``.
 
-    ``step`` 1 models windows at (i, j), ``step`` k windows that move by the kernel size; None
+    ``step`` 1 models windows at (i, j), ``step`` k windows that move by the kernel size, and
+    ``p`` 0 with ``step`` s windows sliced at i*s of the unpadded input; None
     if a window falls outside the padded input (that code would raise).
     """
     padded = np.pad(x, p, constant_values=-np.inf)
@@ -317,18 +318,6 @@ def _placed_max(x, k, p, step, shape):
     for i in range(shape[0]):
         for j in range(shape[1]):
             window = padded[i * step : i * step + k, j * step : j * step + k]
-            if window.size == 0:
-                return None
-            out[i, j] = window.max()
-    return out
-
-
-def _unshifted_max(x, k, s, shape):
-    """A forward pass that slices x at i*s, forgetting the -p of padding (None if it cannot)."""
-    out = np.empty(shape, dtype=x.dtype)
-    for i in range(shape[0]):
-        for j in range(shape[1]):
-            window = x[i * s : i * s + k, j * s : j * s + k]
             if window.size == 0:
                 return None
             out[i, j] = window.max()
@@ -377,7 +366,7 @@ def check_max_pool_forward(fn: Callable) -> Report:
                 mistakes[key] = placed
         if p:
             mistakes["zero_padding"] = _zero_padded_max(x, k, s, p)
-            unshifted = _unshifted_max(x, k, s, right.shape)
+            unshifted = _placed_max(x, k, 0, s, right.shape)  # at i*s, the -p forgotten
             if unshifted is not None:
                 mistakes["no_pad_offset"] = unshifted
         cases.append((description, (x, k, s, p), right, mistakes))
