@@ -49,8 +49,9 @@ time with the default ``--jobs 2``)::
 
 What is written (JSON): ``publishable``, ``not_publishable_because``, ``quick``, ``code`` (git
 commit), ``started``; ``machine`` (``bench_machine.machine_record``: cpu, cores, NumPy SIMD
-levels, thread settings, ...; plus ``blas_threads_per_run``, ``parallel_runs`` and
-``load_average_range``, the lowest and highest 1-minute load average at the start of a run);
+levels, thread settings, ...; plus ``load_average_before`` / ``load_average_after`` of the
+whole benchmark, ``blas_threads_per_run``, ``parallel_runs`` and ``load_average_range``, the
+lowest and highest 1-minute load average at the start of a run);
 ``machine_check`` (before / during / after, see ``bench_machine``); ``recipe``,
 ``augmentation``, ``data`` (set sizes), ``protocol``, ``floors``, ``floors_met``; and per
 variant in ``results``: ``network``, ``parameters``, ``tuning`` (per learning rate the mean
@@ -82,6 +83,7 @@ sys.path.insert(0, str(ROOT.parent))
 from bench_machine import (  # noqa: E402
     check_out,
     code_version,
+    load_averages,
     machine_record,
     postflight,
     preflight,
@@ -264,6 +266,7 @@ def main(argv=None) -> int:
         "code": code,
         "machine": {
             **machine_record(),
+            **load_averages(checks),
             "blas_threads_per_run": 1,
             "parallel_runs": args.jobs,
             # the 1-minute load average at the start of each run, lowest and highest

@@ -431,6 +431,14 @@ def postflight(before: Check) -> dict:
 # ---------------------------------------------------------------------------- writing
 
 
+def load_averages(checks: dict) -> dict:
+    """The load averages before and after the run, for a report's ``machine`` record."""
+    return {
+        "load_average_before": checks["before"]["load_average"],
+        "load_average_after": checks["after"]["load_average"],
+    }
+
+
 def dumps(value, indent: int = 0) -> str:
     """JSON with two-space indents, but every list of plain values (numbers, strings, null) on
     one line, so that the raw per-round times stay readable."""

@@ -116,6 +116,7 @@ import loop_profile  # noqa: E402
 from bench_machine import (  # noqa: E402
     check_out,
     code_version,
+    load_averages,
     machine_record,
     postflight,
     preflight,
@@ -506,8 +507,7 @@ def main(argv=None) -> int:
     for item in cases:
         print_reference(item)
     checks = postflight(check)
-    machine["load_average_before"] = checks["before"]["load_average"]
-    machine["load_average_after"] = checks["after"]["load_average"]
+    machine.update(load_averages(checks))
     report = {
         "publishable": None,  # set by publish()
         "not_publishable_because": None,
