@@ -25,6 +25,9 @@ it runs and reads well in JupyterLite; the chapters themselves stay as they are:
   a call (``check_NAME(my_function)``), and its signature is the first ``my_function(a, b)`` in
   backticks in the text. A checker that does not exist, or a function without a signature in
   the text, stops the build.
+- A figure's text alternative (its cell's ``mystnb.image.alt``, which the book puts in the
+  ``alt`` of the image) follows the cell that draws it, in a folded "Text description of the
+  figure", since JupyterLab gives a live figure no ``alt``.
 - Files the notebook reads by a relative path written as a string literal in its code (for
   example ``"../benchmarks/results/cnn.json"``) are copied along, at the same relative place.
 """
@@ -461,6 +464,17 @@ FOLDS = {
 }
 
 
+def figure_description(cell_id: str, alt: str) -> dict:
+    """The figure's text alternative, as a folded description under the cell that draws it.
+
+    The book gives the figure its ``alt`` from the cell's ``mystnb.image.alt`` metadata, but
+    JupyterLab draws a live figure as an ``<img>`` with no ``alt``; a screen reader finds the
+    same words here, in a ``<details>`` that a sighted reader can leave closed.
+    """
+    text = f"<details><summary>Text description of the figure</summary>\n\n{alt}\n\n</details>"
+    return _cell("markdown", text, f"{cell_id}-alt"[:64])
+
+
 def fold_like_the_book(cell: dict) -> None:
     """Fold a code cell in JupyterLab as the book folds (or removes) it, from its tags."""
     folds = {f for tag in cell["metadata"].get("tags", []) for f in FOLDS.get(tag, ())}
@@ -484,6 +498,9 @@ def stage_notebook(book: Book, doc: str) -> tuple[dict, list[Exercise]]:
                 source = "".join(cell["source"])
                 cell["source"] = replace_once(source, change.source, f"{doc} {cell['id']}")
             cells.append(cell)
+            alt = cell["metadata"].get("mystnb", {}).get("image", {}).get("alt")
+            if alt:
+                cells.append(figure_description(cell["id"], alt))
             continue
         if cell["cell_type"] != "markdown":
             cells.append(cell)

@@ -269,3 +269,24 @@ def test_cells_fold_in_the_browser_as_the_book_folds_them(tmp_path):
             seen |= t
     # the book uses these tags, so the test sees real cases of each kind
     assert {"hide-input", "hide-cell", "remove-cell"} <= seen, seen
+
+
+def test_each_figure_is_described_under_it_in_the_browser(tmp_path):
+    staged = {p.stem: p for p in lite_stage.stage(tmp_path, ROOT)}
+    described = 0
+    for doc in lite_stage.notebook_chapters(ROOT):
+        stored = json.loads((ROOT / f"{doc}.ipynb").read_text())
+        alts = {
+            c["id"]: c["metadata"]["mystnb"]["image"]["alt"]
+            for c in stored["cells"]
+            if "alt" in c["metadata"].get("mystnb", {}).get("image", {})
+        }
+        cells = json.loads(staged[Path(doc).name].read_text())["cells"]
+        for i, cell in enumerate(cells):
+            if cell["id"] in alts:
+                after = "".join(cells[i + 1]["source"])
+                assert cells[i + 1]["cell_type"] == "markdown", (doc, cell["id"])
+                assert "Text description of the figure" in after and alts[cell["id"]] in after
+                described += 1
+        assert described >= len(alts)
+    assert described >= 20, described
