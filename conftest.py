@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 # The figures need matplotlib (the `book` extra); without it their doctests cannot run.
-collect_ignore = [] if importlib.util.find_spec("matplotlib") else ["pooling_lab/plots.py"]
+collect_ignore = [] if importlib.util.find_spec("matplotlib") else ["pooling_lab/plots"]
 
 
 def pytest_collection_modifyitems(session, config, items):
