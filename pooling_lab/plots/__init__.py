@@ -7,6 +7,10 @@ a new figure) and returns what it drew on, so a notebook can add titles and capt
 The figures live in small modules by subject, all re-exported here: ``grids`` (a matrix,
 pooling windows, fractional windows), ``routing`` (gradient routing, tie rules), ``phases``
 (stride phases) and ``diagrams`` (a network, a Jacobian).
+
+The animations (``animate``, ``animate_window``) and the pooling explorer (``explorer``) need
+neither matplotlib nor a network: each is one self-contained HTML string, an SVG whose frames a
+small script steps through, with buttons, a slider and a caption read out to screen readers.
 """
 
 # Also re-exported: the helpers and colours that notebooks and tests use (e.g. ``plots._fmt``).
@@ -15,7 +19,12 @@ from ._base import WINNER as WINNER
 from ._base import _axes as _axes
 from ._base import _fmt as _fmt
 from ._base import _pyplot as _pyplot
+from ._svg import Animation
+from .animate import animate_backward, animate_forward
+from .animate_window import animate_family, animate_ties
 from .diagrams import jacobian, network
+from .explorer import PRESETS as PRESETS
+from .explorer import StaticExplorer, explorer, explorer_state
 from .grids import _nested_inset as _nested_inset
 from .grids import _outline_colours as _outline_colours
 from .grids import _winner_mask as _winner_mask
@@ -25,6 +34,14 @@ from .phases import stride_phases
 from .routing import gradient_routing, tie_rules
 
 __all__ = [
+    "Animation",
+    "StaticExplorer",
+    "animate_backward",
+    "animate_family",
+    "animate_forward",
+    "animate_ties",
+    "explorer",
+    "explorer_state",
     "fractional_windows",
     "gradient_routing",
     "jacobian",
