@@ -105,3 +105,28 @@ def test_pooling_windows_draws_the_padding_as_minus_inf():
     ring = [t for t in ax.texts if t.get_text() == "-inf"]
     assert len(ring) == 6 * 6 - 4 * 4  # every padded position, and only those
     assert not [t for t in plots.pooling_windows(x, 2).texts if t.get_text() == "-inf"]
+
+
+def _highlights(ax):
+    return [c for c in ax.collections if c.get_gid() == "highlight"]
+
+
+def test_winners_and_routed_cells_are_hatched_not_only_coloured():
+    x = np.array([[1.0, 5.0, 2.0, 0.0], [3.0, 4.0, 9.0, 1.0]])
+    values, _, grads_in = plots.gradient_routing(x, np.array([[10.0, 20.0]]), 2)
+    (winners,) = _highlights(values)
+    assert winners.get_hatch() == "//" and len(winners.get_paths()) == 2
+    (routed,) = _highlights(grads_in)
+    assert routed.get_hatch() == ".." and len(routed.get_paths()) == 2
+    panels = plots.tie_rules(np.array([[2.0, 2.0], [1.0, 2.0]]))
+    assert len(_highlights(panels[0])[0].get_paths()) == 3  # the tied maxima
+    assert not _highlights(plots.matrix(np.eye(2)))
+
+
+def test_neighbouring_windows_differ_in_line_style_and_phases_in_hatch():
+    ax = plots.pooling_windows(np.arange(16.0).reshape(4, 4), 2)
+    styles = {p.get_gid(): p.get_linestyle() for p in ax.patches if p.get_gid()}
+    assert styles["window 0"] != styles["window 1"]
+    left, _ = plots.stride_phases(size=4, kernel=2, stride=2)
+    hatches = [p.get_hatch() for p in left.patches[:2]]  # phases (0, 0) and (0, 1)
+    assert hatches[0] != hatches[1]

@@ -20,6 +20,7 @@ def matrix(
     cmap: str = "Greys",
     highlight: np.ndarray | None = None,
     highlight_color: str = WINNER,
+    highlight_hatch: str | None = None,
 ):
     """Draw a 2-D array as a grid of cells, each labelled with its value.
 
@@ -39,6 +40,9 @@ def matrix(
         Cells to fill with ``highlight_color`` instead of the colour map.
     highlight_color : str
         Fill colour of highlighted cells.
+    highlight_hatch : str, optional
+        Hatch pattern of highlighted cells, which also get a bold black edge, so that colour is
+        not their only cue; by default ``"//"`` for ``WINNER`` and ``".."`` for other colours.
 
     Returns
     -------
@@ -65,6 +69,26 @@ def matrix(
 
         overlay[np.asarray(highlight, dtype=bool)] = to_rgba(highlight_color, 0.85)
         ax.imshow(overlay)
+        from matplotlib.collections import PatchCollection
+        from matplotlib.patches import Rectangle
+
+        if highlight_hatch is None:
+            highlight_hatch = "//" if highlight_color == WINNER else ".."
+        cells = [
+            Rectangle((c - 0.5, r - 0.5), 1, 1)
+            for r, c in zip(*np.nonzero(np.asarray(highlight, dtype=bool)))
+        ]
+        # A collection, not patches: ax.patches stays the drawing's own rectangles.
+        ax.add_collection(
+            PatchCollection(
+                cells,
+                facecolor="none",
+                edgecolor="black",
+                linewidth=1.8,
+                hatch=highlight_hatch,
+                gid="highlight",
+            )
+        )
     rows, cols = values.shape
     ax.set_xticks(np.arange(cols))
     ax.set_yticks(np.arange(rows))
@@ -79,6 +103,9 @@ def matrix(
     if title:
         ax.set_title(title, fontsize=11)
     return ax
+
+
+LINESTYLES = ("-", "--", ":", "-.")
 
 
 def _winner_mask(x2d, indices):
@@ -161,6 +188,7 @@ def pooling_windows(
     for number in chosen:
         oh, ow = divmod(number, out.shape[-1])
         colour = colours[number % len(colours)]
+        style = LINESTYLES[number % len(LINESTYLES)]  # neighbours differ in more than colour
         inset = _nested_inset(oh, ow, reach)
         for kh in range(win.kernel[0]):
             for kw in range(win.kernel[1]):
@@ -173,6 +201,7 @@ def pooling_windows(
                         1 - 2 * inset,
                         fill=False,
                         edgecolor=colour,
+                        linestyle=style,
                         linewidth=2,
                         clip_on=False,
                         gid=f"window {number}",
@@ -256,6 +285,7 @@ def fractional_windows(
                 kh - 2 * inset,
                 fill=False,
                 edgecolor=colours[number % len(colours)],
+                linestyle=LINESTYLES[number % len(LINESTYLES)],
                 linewidth=2,
             )
         )

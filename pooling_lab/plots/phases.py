@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from ._base import _pyplot
 
+# Hatches tell the phases apart without colour (white edges, so faint on the fills).
+PHASE_HATCHES = ("", "//", "..", "\\\\", "xx", "++", "oo")
 PHASE_COLORS = ("#a0cbe8", "#ffbe7d", "#8cd17d", "#f1ce63", "#d4a6c8", "#9d7660", "#bab0ac")
 
 
@@ -60,7 +62,15 @@ def stride_phases(
 
     def cell(ax, x, y, phase, label=None, bold=False):
         ax.add_patch(
-            Rectangle((x, y), 1, 1, facecolor=PHASE_COLORS[phase], edgecolor="white", lw=1.5)
+            Rectangle(
+                (x, y),
+                1,
+                1,
+                facecolor=PHASE_COLORS[phase],
+                edgecolor="white",
+                lw=1.5,
+                hatch=PHASE_HATCHES[phase],  # the phase, not by colour alone
+            )
         )
         if label is not None:
             ax.text(
