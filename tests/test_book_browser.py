@@ -1,11 +1,25 @@
 """Build the book and open every page in headless Chromium, as a reader would.
 
-For each page: HTTP 200; no JavaScript errors beyond the known, harmless one of Jupyter
-Book 1.x's own templates; every formula typeset by MathJax; every image loaded; every internal
-link pointing at a page (and anchor) that exists; no request leaving 127.0.0.1. A full-page
-screenshot of each page is saved under ``_build/screenshots/`` for humans to look at. Every
-notebook chapter's page has a "Run in your browser" button that opens that chapter's staged
-copy in the in-browser site (whose notebooks test_lite_browser.py runs).
+For each page: HTTP 200; no JavaScript error at all; every formula typeset by MathJax, with
+assistive MathML and a spoken label (MathJax's accessibility extensions, loaded from the book's
+own copy); every image loaded; every internal link pointing at a page (and anchor) that exists;
+no request leaving 127.0.0.1. A screenshot of the top of each page, in light and in dark mode, is
+saved under ``_build/screenshots/`` for humans to look at. Every notebook chapter's page has a
+"Run in your browser" button that opens that chapter's staged copy in the in-browser site
+(whose notebooks test_lite_browser.py runs).
+
+Accessibility (the README's "Accessibility" says why and how):
+
+- axe-core (vendored in tests/vendor/axe-core, its sha256 checked before it is injected) runs on
+  every page with the WCAG 2.0 and 2.1 level A and AA rules, in light mode, and again in dark
+  mode with the rules that depend on colour (color-contrast, link-in-text-block); any critical
+  or serious violation fails, listed with its rule, impact, first nodes and help text;
+- every image in a page's article has a text alternative: not missing, not empty, not a file
+  name or path, and at least ALT_MIN_WORDS words (the figures' alts are written in the
+  notebooks' cell metadata, mystnb.image.alt; tests/test_figure_alts.py checks the source);
+- keyboard: on a chapter page, Tab alone reaches the "Run in your browser" button, a solution's
+  toggle and a hidden code cell's toggle; Enter and Space open and close the toggles, Enter
+  follows the button; every element Tab stops at shows a focus indicator.
 
 Needs Playwright (``pip install playwright``) and Debian's Chromium at /usr/bin/chromium
 (``apt-get install chromium``); never ``playwright install``. Without them the test skips, unless
@@ -14,8 +28,11 @@ POOLING_LAB_REQUIRE_BROWSER=1 (set by .ci/run), where it fails instead.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 import sys
+import time
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -31,13 +48,26 @@ import lite_stage  # noqa: E402
 HTML = ROOT / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
 
-# Console errors that Jupyter Book 1.x's own templates log on every page, and why they are
-# harmless. Anything else fails the test.
-KNOWN_CONSOLE_ERRORS = {
-    # sphinx-thebe's script and the book theme both declare this constant; the second
-    # declaration throws, but thebe (launch buttons for live code) is not enabled here.
-    r"Identifier 'THEBE_JS_URL' has already been declared": "sphinx-thebe loaded twice",
-}
+# axe-core, vendored from npm's axe-core@4.14.1 tarball (tests/vendor/axe-core/README.md): the
+# test checks the file against this before it injects it, so a changed file fails loudly.
+AXE = ROOT / "tests" / "vendor" / "axe-core" / "axe.min.js"
+AXE_SHA256 = "29348999450cdf2849a8e70b7912fc2da85a849da39c0d0d5394f51d4a9ed95c"
+# WCAG 2.0 and 2.1, levels A and AA. In dark mode only the colours change, so only the rules
+# that look at colours run again there.
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+AXE_COLOUR_RULES = ["color-contrast", "link-in-text-block"]
+AXE_FAILING = {"critical", "serious"}
+# A figure's text alternative says what is drawn and what to see in it: a sentence at least.
+ALT_MIN_WORDS = 8
+# Where the pages' times go (axe, the keyboard walk): pytest -s prints them.
+TIMES: dict[str, float] = {}
+
+
+def _axe_source() -> str:
+    data = AXE.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    assert digest == AXE_SHA256, f"{AXE} changed: sha256 {digest}, expected {AXE_SHA256}"
+    return data.decode("utf-8")
 
 
 def _pages() -> list[str]:
@@ -87,18 +117,67 @@ PAGE_REPORT = """async () => {
   await Promise.all([...document.images].map(img => img.complete ? null :
       new Promise(done => { img.onload = img.onerror = done; })));
   const maths = [...document.querySelectorAll('.math')];
+  const containers = [...document.querySelectorAll('mjx-container')];
   const clone = document.body.cloneNode(true);
   clone.querySelectorAll('pre, code, script, style, mjx-container, textarea')
        .forEach(e => e.remove());
   return {
     math: maths.length,
     untypeset: maths.filter(m => !m.querySelector('mjx-container')).map(m => m.textContent),
-    containers: document.querySelectorAll('mjx-container').length,
+    containers: containers.length,
+    // what a screen reader gets: MathML beside the rendering, and a spoken label
+    noMathml: containers.filter(c => !c.querySelector('mjx-assistive-mml math'))
+                        .map(c => c.textContent),
+    unspoken: containers.filter(c => !(c.getAttribute('aria-label') || '').trim())
+                        .map(c => c.textContent),
     text: clone.textContent,
     images: [...document.images].map(i => [i.getAttribute('src'), i.naturalWidth]),
+    alts: [...document.querySelectorAll('.bd-article img')]
+              .map(i => [i.getAttribute('src'), i.getAttribute('alt')]),
     links: [...document.querySelectorAll('a[href]')].map(a => a.href),
   };
 }"""
+
+# axe-core on the whole page; returns the violations in a form that reads well in a failure.
+AXE_RUN = """async (runOnly) => {
+  const result = await axe.run(document, {runOnly, resultTypes: ['violations']});
+  return result.violations.map(v => ({
+    id: v.id, impact: v.impact, help: v.help, count: v.nodes.length,
+    nodes: v.nodes.slice(0, 3).map(n => n.target.join(' ')),
+  }));
+}"""
+
+# The theme's own switch to dark mode does this (pydata-sphinx-theme sets both attributes);
+# transitions are turned off first so that axe reads the final colours, not a step between.
+TO_DARK = """async () => {
+  const still = document.createElement('style');
+  still.textContent = '*, *::before, *::after { transition: none !important; }';
+  document.head.append(still);
+  document.documentElement.dataset.mode = 'dark';
+  document.documentElement.dataset.theme = 'dark';
+  await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+}"""
+
+
+def _failing(violations: list[dict]) -> list[str]:
+    return [
+        f"{v['id']} ({v['impact']}, {v['count']} nodes, e.g. {v['nodes']}): {v['help']}"
+        for v in violations
+        if v["impact"] in AXE_FAILING
+    ]
+
+
+def _bad_alt(alt: str | None) -> str | None:
+    """Why an image's alt is not a text alternative, or None if it is one."""
+    if alt is None:
+        return "no alt"
+    if not alt.strip():
+        return "empty alt"
+    if "_images/" in alt or re.search(r"\.(png|svg|jpe?g|gif)\b", alt, re.IGNORECASE):
+        return "alt is a file name"
+    if len(alt.split()) < ALT_MIN_WORDS:
+        return f"alt shorter than {ALT_MIN_WORDS} words"
+    return None
 
 
 def _anchor_exists(target: Path, fragment: str) -> bool:
@@ -126,17 +205,28 @@ def test_page_renders_in_chromium(browser, site, path):
     assert response is not None and response.status == 200, f"{path}: HTTP status"
     report = page.evaluate(PAGE_REPORT)
     SHOTS.mkdir(parents=True, exist_ok=True)
-    # a long page on a busy machine takes a while to capture whole
-    page.screenshot(
-        path=str(SHOTS / (path.replace("/", "__") + ".png")), full_page=True, timeout=180_000
-    )
+    shot = str(SHOTS / path.replace("/", "__"))
+    # The top of the page only: full-page captures took about 20 s for the whole book.
+    page.screenshot(path=shot + ".png")
+    started = time.perf_counter()
+    page.add_script_tag(content=_axe_source())
+    light = page.evaluate(AXE_RUN, {"type": "tag", "values": AXE_TAGS})
+    page.evaluate(TO_DARK)
+    dark = page.evaluate(AXE_RUN, {"type": "rule", "values": AXE_COLOUR_RULES})
+    TIMES[f"axe {path}"] = time.perf_counter() - started
+    page.screenshot(path=shot + ".dark.png")
     page.close()
 
-    unexpected = [e for e in errors if not any(re.search(k, e) for k in KNOWN_CONSOLE_ERRORS)]
-    assert not unexpected, f"{path}: JavaScript errors {unexpected}"
+    assert not errors, f"{path}: JavaScript errors {errors}"
     assert not outside, f"{path}: requests that left the machine {outside}"
     assert not report["untypeset"], f"{path}: formulas MathJax did not typeset"
     assert report["containers"] >= report["math"]
+    assert not report["noMathml"], f"{path}: formulas without assistive MathML"
+    assert not report["unspoken"], f"{path}: formulas without a spoken label"
+    assert not _failing(light), f"{path}: axe, light mode: " + "; ".join(_failing(light))
+    assert not _failing(dark), f"{path}: axe, dark mode: " + "; ".join(_failing(dark))
+    bad_alts = [(src, why) for src, alt in report["alts"] if (why := _bad_alt(alt))]
+    assert not bad_alts, f"{path}: images without a text alternative {bad_alts}"
     for raw in ("\\(", "\\)", "$$", "\\["):
         assert raw not in report["text"], f"{path}: raw TeX {raw!r} left in the page text"
     broken = [src for src, width in report["images"] if width == 0]
@@ -180,3 +270,109 @@ def test_run_in_browser_button_opens_this_chapter(browser, site, chapter):
     assert parts.query == f"path={chapter}.ipynb", button["href"]
     staged = HTML / "lite" / "files" / f"{chapter}.ipynb"
     assert staged.exists(), f"{chapter}: the in-browser site holds no {staged.name}"
+
+
+# The chapter the keyboard test walks: it has solutions in dropdowns and hidden code cells.
+KEYBOARD_CHAPTER = "book/overlap_and_ties.html"
+# What the walk must reach, by the selector of the element Tab stops at.
+KEYBOARD_TARGETS = {
+    "run in your browser": "a.lite-launch-button",
+    "solution toggle": ".solution.dropdown button.toggle-button",
+    "code cell toggle": "details.hide > summary",
+}
+# One Tab: where focus is now, whether it shows, and which target it is (the first one of each
+# kind is kept as window.kbTargets[kind]). A focus indicator is an outline, or a box shadow that
+# is not transparent and not all zeros, read after the element's transitions have finished.
+KEYBOARD_STOP = """(targets) => {
+  const el = document.activeElement;
+  if (!el || el === document.body) return null;
+  el.getAnimations().forEach(a => a.finish());
+  const s = getComputedStyle(el);
+  const outline = s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0;
+  const shadow = s.boxShadow !== 'none' && s.boxShadow.split(/,(?![^(]*\\))/).some(layer => {
+    const colour = layer.match(/rgba?\\([^)]*\\)/);
+    const alpha = colour ? colour[0].split(',')[3] : undefined;
+    const lengths = layer.replace(/rgba?\\([^)]*\\)/, '').match(/-?[\\d.]+px/g) || [];
+    const transparent = alpha !== undefined && parseFloat(alpha) === 0;
+    return !transparent && lengths.some(l => parseFloat(l) !== 0);
+  });
+  window.kbTargets = window.kbTargets || {};
+  const kind = Object.keys(targets).find(k => el.matches(targets[k]));
+  if (kind && !window.kbTargets[kind]) window.kbTargets[kind] = el;
+  return {
+    kind: kind || null, visible: outline || shadow,
+    what: `${el.tagName.toLowerCase()}.${String(el.className.baseVal ?? el.className)
+           .split(' ').join('.')} "${(el.textContent || '').trim().slice(0, 40)}"`,
+  };
+}"""
+# Whether what a target toggles is shown.
+KEYBOARD_SHOWN = """(kind) => {
+  // sphinx-togglebutton hides a solution with visibility, opacity and height 0, in 0.3 s
+  const shown = (e) => e.checkVisibility({visibilityProperty: true, opacityProperty: true})
+                       && e.getBoundingClientRect().height > 0;
+  const el = window.kbTargets[kind];
+  el.closest('.admonition, details').getAnimations({subtree: true}).forEach(a => a.finish());
+  if (kind === 'code cell toggle') {
+    const details = el.closest('details');
+    return details.open && shown(details.querySelector(':scope > :not(summary)'));
+  }
+  return shown(el.closest('.admonition').querySelector(':scope > :not(.admonition-title)'));
+}"""
+
+
+def test_keyboard_reaches_and_opens_the_chapter_controls(browser, site):
+    """Tab alone reaches the button and the toggles, Enter/Space work them, focus shows."""
+    started = time.perf_counter()
+    targets = dict(KEYBOARD_TARGETS)
+    if os.environ.get("POOLING_LAB_LITE") == "0":  # a build without the in-browser site
+        del targets["run in your browser"]
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.route("**/*", lambda r: r.continue_() if "127.0.0.1" in r.request.url else r.abort())
+    page.goto(site + KEYBOARD_CHAPTER, wait_until="load")
+    page.evaluate("async () => { await MathJax.startup.promise; }")
+    page.wait_for_selector(targets["solution toggle"], state="attached")  # togglebutton.js
+
+    stops, first = [], None
+    for _ in range(600):  # once round the page, back to where the walk began
+        page.keyboard.press("Tab")
+        stop = page.evaluate(KEYBOARD_STOP, targets)
+        if stop is None:
+            continue
+        if stop["what"] == first:
+            break
+        first = first or stop["what"]
+        stops.append(stop)
+    else:
+        pytest.fail(f"{KEYBOARD_CHAPTER}: Tab never came back round to {first!r}")
+    reached = {stop["kind"] for stop in stops}
+    missing = [kind for kind in targets if kind not in reached]
+    assert not missing, f"{KEYBOARD_CHAPTER}: Tab never reaches the {missing}"
+    unseen = sorted({stop["what"] for stop in stops if not stop["visible"]})
+    assert not unseen, f"{KEYBOARD_CHAPTER}: focus is not visible on {unseen}"
+
+    for kind in ("solution toggle", "code cell toggle"):
+        page.evaluate("(kind) => window.kbTargets[kind].focus()", kind)
+        assert not page.evaluate(KEYBOARD_SHOWN, kind), f"{kind}: open before Enter"
+        page.keyboard.press("Enter")
+        assert page.evaluate(KEYBOARD_SHOWN, kind), f"{kind}: Enter does not open it"
+        page.keyboard.press("Space")
+        assert not page.evaluate(KEYBOARD_SHOWN, kind), f"{kind}: Space does not close it"
+        page.keyboard.press("Space")
+        assert page.evaluate(KEYBOARD_SHOWN, kind), f"{kind}: Space does not open it"
+
+    if "run in your browser" in targets:
+        # Enter follows the link; the in-browser site itself is test_lite_browser.py's, so
+        # its page is answered here with a stub rather than loaded.
+        page.route(
+            "**/lite/**", lambda r: r.fulfill(body="<title>lite</title>", content_type="text/html")
+        )
+        page.evaluate("() => window.kbTargets['run in your browser'].focus()")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        chapter = KEYBOARD_CHAPTER.removesuffix(".html")
+        assert page.url.endswith(f"/lite/notebooks/index.html?path={chapter}.ipynb"), page.url
+    page.close()
+    TIMES["keyboard walk"] = time.perf_counter() - started
+    print(f"keyboard walk: {len(stops)} Tab stops, {TIMES['keyboard walk']:.1f} s")
+    axe = sum(t for k, t in TIMES.items() if k.startswith("axe "))
+    print(f"axe on {sum(k.startswith('axe ') for k in TIMES)} pages: {axe:.1f} s")
