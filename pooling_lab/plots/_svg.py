@@ -206,7 +206,8 @@ class Canvas:
                 self.text(x0 + (c + 0.5) * cell, y0 - 5, num(c + col0), "ix")
             for r in range(rows):
                 self.text(x0 - 9, y0 + (r + 0.5) * cell + 3, num(r + row0), "ix")
-        self.extend(x0 + cols * cell, y0 + rows * cell)
+        # a title wider than its grid must fit in the drawing too (it is not clipped)
+        self.extend(x0 + panel_width(cols, title or "", cell), y0 + rows * cell)
 
     def center(self, name, r, c) -> tuple[float, float]:
         x0, y0, row0, col0, cell = self.origins[name]
@@ -321,9 +322,9 @@ BUTTONS = (
 )
 
 
-def panel_width(cols: int, title: str) -> float:
+def panel_width(cols: int, title: str, cell: float = CELL) -> float:
     """How wide a grid panel is, with its title (about 7.6 pixels a character at 13px bold)."""
-    return max(cols * CELL, 7.6 * len(title))
+    return max(cols * cell, 7.6 * len(title))
 
 
 def player(canvas: Canvas, frames: list[dict], captions: list[str], label: str) -> str:
