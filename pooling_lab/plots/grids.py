@@ -98,8 +98,12 @@ def matrix(
     ax.tick_params(which="both", length=0, labelsize=8)
     if annotate:
         size = 11 if max(rows, cols) <= 8 else 7
+        marked = np.zeros(values.shape, bool) if highlight is None else np.asarray(highlight, bool)
+        # On a hatched cell the value sits on a small white label, so the hatch never crosses it.
+        label = {"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none"}
         for (r, c), v in np.ndenumerate(values):
-            ax.text(c, r, _fmt(v), ha="center", va="center", fontsize=size)
+            box = label if marked[r, c] else None
+            ax.text(c, r, _fmt(v), ha="center", va="center", fontsize=size, bbox=box)
     if title:
         ax.set_title(title, fontsize=11)
     return ax
