@@ -42,29 +42,33 @@ def max_pool(x: np.ndarray, plan: PhasePlan) -> tuple[np.ndarray, np.ndarray]:
     # At most half the batch per block, so that the buffers of a small input stay small
     # against it (the peak memory of a first call includes them).
     planes = max(1, min(-(-batch // 2), 4 * _phases.BLOCK_ELEMENTS // math.prod(plan.spatial)))
-    size = planes * math.prod(plan.spatial) // plan.win.kernel[-1]  # the first, largest step
+    # A dimension with a window of 1 needs no step (it would only copy the data); the channels
+    # of a channels-last input are such a dimension. Kernel-1 pooling keeps one step, a copy.
+    dims = [dim for dim in reversed(range(n)) if plan.win.kernel[dim] > 1] or [0]
+    size = planes * math.prod(plan.spatial) // plan.win.kernel[dims[0]]  # the first, largest step
 
     def make(key):
         # (maxima, codes) of the steps before the last, which writes the result; with three
-        # or more dimensions, two sets in turn, so that a step never overwrites what it reads
+        # or more steps, two sets in turn, so that a step never overwrites what it reads
         sets = [
-            (np.empty(size, key), np.empty(size, plan.code_dtype)) for _ in range(min(2, n - 1))
+            (np.empty(size, key), np.empty(size, plan.code_dtype))
+            for _ in range(min(2, len(dims) - 1))
         ]
         return sets, np.empty(size, key), np.empty(size, bool), np.empty(size, plan.code_dtype)
 
     pairs, phase_buf, larger_buf, scaled_buf = plan.scratch("exact", x.dtype, make, planes)
     for start, m in plan.blocks(batch, planes):
         values, codes = x[start : start + m].reshape(-1), None
-        for dim in reversed(range(n)):
+        for step, dim in enumerate(dims):
             k = plan.win.kernel[dim]
             chunk = math.prod(plan.out[dim + 1 :])  # elements of one row, dims after dim
             rows = values.size // (k * chunk)
             count = rows * chunk
-            if dim == 0:  # the last step writes the result
+            if step == len(dims) - 1:  # the last step writes the result
                 best = out[start : start + m].reshape(-1)
                 code = won[start : start + m].reshape(-1)
             else:
-                best, code = (buf[:count] for buf in pairs[dim % len(pairs)])
+                best, code = (buf[:count] for buf in pairs[step % len(pairs)])
             phase, larger = phase_buf[:count], larger_buf[:count]
             scaled = scaled_buf[:count]
             larger_as_int = larger.view(np.uint8)

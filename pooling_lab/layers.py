@@ -23,11 +23,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from . import _channels_last
 from . import functional as F
 from ._layer import Layer, _show
 from ._params import make_window
 from ._unpool_layers import MaxUnpool1d, MaxUnpool2d, MaxUnpool3d, ReLU
 from .functional._avg import _check_divisor
+from .functional._avg_backward import _avg_pool_backward
 
 IntOrTuple = int | Sequence[int]
 
@@ -110,6 +112,8 @@ class _MaxPoolNd(Layer):
                 f"{name}: grad_output must have the output's shape "
                 f"{self._out_shape}, but got shape {g.shape}"
             )
+        if isinstance(winners, _channels_last.MaxPoolChannelsLast):
+            return winners.backward(g)  # channels-last, as the input was
         grad = winners.backward(g.reshape((-1,) + g.shape[-self._n :]))
         return grad.reshape(self.input_shape)
 
@@ -212,6 +216,7 @@ class _AvgPoolNd(Layer):
         self.count_include_pad = count_include_pad
         self.divisor_override = divisor_override
         self.input_shape = None
+        self._channels_last = False
 
     def _args(self):
         return (
@@ -227,12 +232,25 @@ class _AvgPoolNd(Layer):
         """Average-pool ``x``; only its shape is needed later."""
         out = self._fn(x, *self._args())
         self.input_shape = np.shape(x)
+        # The gradient takes the input's layout (channels-last or not), as in PyTorch.
+        self._channels_last = _channels_last.is_channels_last(x, self._n)
         return out
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         """Spread each output gradient evenly over its window."""
         shape = self._saved("input_shape")
-        return self._backward(grad_output, shape, *self._args())
+        g = np.asarray(grad_output)
+        if not self._channels_last and g.ndim in (self._n + 1, self._n + 2):
+            if _channels_last.is_channels_last(g, self._n):
+                g = np.ascontiguousarray(g)  # the gradient takes the input's layout
+        return _avg_pool_backward(
+            f"avg_pool{self._n}d_backward",
+            self._n,
+            g,
+            shape,
+            *self._args(),
+            channels_last=self._channels_last,
+        )
 
     def extra_repr(self) -> str:
         divisor = self.divisor_override

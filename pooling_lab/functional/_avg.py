@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 
-from .. import _core, _phases
+from .. import _channels_last, _core, _phases
 from .._params import check_array, make_window
 from ._common import IntOrTuple, fold
 
@@ -48,6 +48,11 @@ def _avg_pool(
     override = _check_divisor(fn, divisor_override)
     x = check_array(fn, "input", input, n, integers=False)
     _check_volume(fn, x.shape[-n:], win)
+    xl = _channels_last.channels_last_view(x, n)
+    if xl is not None:  # pooled in its own layout, and the result keeps it
+        out = _channels_last.avg_pool(xl, win, bool(count_include_pad), override)
+        out = _channels_last.to_channels_first(out)
+        return out if x.ndim == n + 2 else out[0]
     xb = fold(x, n)
     if override is None:
         out = _core.avg_pool(xb, win, bool(count_include_pad))

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .. import _core, _phases
+from .. import _channels_last, _core, _phases
 from .._params import check_float, check_input_shape, make_window
 from ._avg import _check_divisor, _check_volume, _override
 from ._common import IntOrTuple, fold
@@ -23,7 +23,11 @@ def _avg_pool_backward(
     ceil_mode,
     count_include_pad,
     divisor_override,
+    channels_last=None,
 ):
+    """``channels_last``: None follows ``grad_output``'s layout; True gives a channels-last
+    gradient whatever it is (the layers ask for the input's layout, which a gradient of one
+    output position or one channel cannot show)."""
     win = make_window(fn, n, kernel_size, stride, padding, 1, ceil_mode)
     override = _check_divisor(fn, divisor_override)
     g = check_float(fn, "grad_output", grad_output)
@@ -36,6 +40,15 @@ def _avg_pool_backward(
             f"{fn}: grad_output must have the pooled shape {expected} for input_shape {shape}, "
             f"but got shape {g.shape}"
         )
+    gl = _channels_last.channels_last_view(g, n)
+    if gl is None and channels_last:
+        gl = np.moveaxis(g if g.ndim == n + 2 else g[None], 1, -1)
+    if gl is not None:  # a channels-last gradient gives a channels-last gradient
+        grad = _channels_last.avg_pool_backward(
+            gl, shape[-n:], win, bool(count_include_pad), override
+        )
+        grad = _channels_last.to_channels_first(grad)
+        return grad if len(shape) == n + 2 else grad[0]
     if override is None:
         grad = _core.avg_pool_backward(fold(g, n), shape[-n:], win, bool(count_include_pad))
     else:

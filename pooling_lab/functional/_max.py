@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .. import _core
+from .. import _channels_last, _core
 from .._params import check_array, check_float, check_indices, check_input_shape, make_window
 from ._common import IntOrTuple, fold
 
@@ -16,6 +16,10 @@ def _max_pool_result(fn, n, input, kernel_size, stride, padding, dilation, ceil_
     """Checked max pooling: the output and the core's record of the winners."""
     win = make_window(fn, n, kernel_size, stride, padding, dilation, ceil_mode)
     x = check_array(fn, "input", input, n, integers=True)
+    xl = _channels_last.channels_last_view(x, n)
+    if xl is not None:  # pooled in its own layout, and the results keep it
+        result = _channels_last.max_pool(xl, win, batched=x.ndim == n + 2)
+        return result.output, result
     result = _core.max_pool(fold(x, n), win)
     return result.output.reshape(x.shape[:-n] + result.output.shape[1:]), result
 
@@ -31,6 +35,11 @@ def _max_pool_backward(fn, n, grad_output, indices, input_shape):
     g = check_float(fn, "grad_output", grad_output)
     shape = check_input_shape(fn, input_shape, n, g.shape)
     idx = check_indices(fn, indices, g.shape, math.prod(shape[-n:]))
+    gl = _channels_last.channels_last_view(g, n)
+    if gl is not None:  # a channels-last gradient gives a channels-last gradient
+        il = np.moveaxis(idx if idx.ndim == n + 2 else idx[None], 1, -1)
+        grad = _channels_last.to_channels_first(_channels_last.scatter_add(gl, il, shape[-n:]))
+        return grad if len(shape) == n + 2 else grad[0]
     grad = _core.max_pool_backward(fold(g, n), fold(idx, n), shape[-n:])
     return grad.reshape(shape)
 

@@ -1,0 +1,216 @@
+"""Pooling in the channels-last layout, PyTorch's ``memory_format=torch.channels_last``.
+
+An (N, C, H, W) array is *channels-last* when its memory is (N, H, W, C): the channel index
+varies fastest, ``x.transpose(0, 2, 3, 1)`` is C-contiguous. This is what
+``x.transpose(0, 2, 3, 1).copy().transpose(0, 3, 1, 2)`` gives, and what PyTorch's
+``x.contiguous(memory_format=torch.channels_last)`` is (``channels_last_3d`` for
+(N, C, D, H, W); the same rule is applied to (N, C, L) and to unbatched (C, *spatial) inputs).
+
+**The rule** (:func:`channels_last_view`): the input, with a batch dimension added if it has
+none, is channels-last if moving its channel axis last gives a C-contiguous array and the
+array itself is *not* C-contiguous. NumPy ignores the strides of length-1 dimensions, so when
+C is 1, or every spatial size is 1, both layouts are the same memory and the array is both;
+it is then treated as the ordinary (N, C, *spatial) layout, as PyTorch's
+``suggest_memory_format`` prefers contiguous then. A batch of 1 is not ambiguous (the batch
+stride never matters). An array that is neither (a slice ``x[:, :, ::2]`` of a channels-last
+array, say) takes the ordinary path, which copies it.
+
+**The kernel.** The (N, *spatial, C) view (a transpose, no copy) is pooled as a problem with
+one more spatial dimension, the channels, with a window of 1 and stride 1: the plan of
+:mod:`pooling_lab._phases` then splits it into stride phases whose innermost runs are whole
+channel vectors, and each window offset is one contiguous slice of the flattened phase
+buffer, as in the ordinary layout; windows that tile the input go through
+:mod:`pooling_lab._tiled`, whose steps then move whole channel vectors (rows) as single
+elements and skip the channel dimension. The window offsets are visited in the same
+row-major order as in the ordinary layout (the channel dimension adds no offset), so every
+maximum, tie, NaN and every average's sum is computed by the same sequence of operations:
+the results are bit-identical to the ordinary path's.
+
+Results keep the layout: outputs, indices and gradients are (N, C, ...) arrays whose memory is
+(N, ..., C). Indices are the usual flat positions within one (H, W) plane, PyTorch's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+
+import numpy as np
+
+from . import _core, _phases, _tiled
+from ._params import Window
+
+
+def channels_last_view(x: np.ndarray, n: int) -> np.ndarray | None:
+    """The (N, *spatial, C) view of a channels-last ``x`` (N, C, *spatial) or (C, *spatial),
+    or None if ``x`` is not channels-last (the rule is in the module docstring)."""
+    xb = x if x.ndim == n + 2 else x[None]
+    if xb.flags.c_contiguous:  # the ordinary layout, and every ambiguous case
+        return None
+    view = np.moveaxis(xb, 1, -1)
+    return view if view.flags.c_contiguous else None
+
+
+def is_channels_last(x: np.ndarray, n: int) -> bool:
+    """True if ``x`` has n spatial dimensions and its memory is channels-last."""
+    return channels_last_view(np.asarray(x), n) is not None
+
+
+def as_channels_last(a: np.ndarray, n: int) -> np.ndarray:
+    """``a`` (N, C, *spatial) or (C, *spatial) with channels-last memory: a copy unless it is."""
+    if channels_last_view(a, n) is not None:
+        return a
+    ab = a if a.ndim == n + 2 else a[None]
+    out = to_channels_first(np.ascontiguousarray(np.moveaxis(ab, 1, -1)))
+    return out if a.ndim == n + 2 else out[0]
+
+
+def to_channels_first(a: np.ndarray) -> np.ndarray:
+    """View (N, *spatial, C) as (N, C, *spatial): the layout the caller sees."""
+    return np.moveaxis(a, -1, 1)
+
+
+@functools.lru_cache(maxsize=64)
+def with_channels(win: Window) -> Window:
+    """The window of the (N, *spatial, C) problem: the channels are one more dimension, with
+    a window of 1, stride 1 and no padding."""
+    return dataclasses.replace(
+        win,
+        kernel=win.kernel + (1,),
+        stride=win.stride + (1,),
+        padding=win.padding + (0,),
+        dilation=win.dilation + (1,),
+    )
+
+
+def _plan(win: Window, spatial: tuple[int, ...], out: tuple[int, ...], c: int):
+    return _phases.plan_for(with_channels(win), tuple(spatial) + (c,), tuple(out) + (c,))
+
+
+@functools.lru_cache(maxsize=16)
+def _positions(plan: _phases.PhasePlan, flat_plan: _phases.PhasePlan) -> np.ndarray:
+    """Winner code of the channels-last plan -> flat position relative to its window's first
+    element in one (H, W) plane (the ordinary layout's positions)."""
+    lookup = np.zeros(max(plan.codes) + 1, dtype=np.int64)
+    lookup[plan.codes] = flat_plan.table
+    lookup.flags.writeable = False
+    return lookup
+
+
+class MaxPoolChannelsLast:
+    """Max pooling's record of a channels-last input: the output (already in the caller's
+    rank and layout), and the winners as the channels-last plan's codes, (N, *out, C); or,
+    when some window's maximum is NaN or -inf, the ordinary path's result on a copy."""
+
+    def __init__(self, output, plan, winners, fallback, win, spatial, batched):
+        self.output, self.plan, self.winners = output, plan, winners
+        self.fallback, self.win, self.spatial, self.batched = fallback, win, spatial, batched
+
+    def _rank(self, a: np.ndarray) -> np.ndarray:
+        return a if self.batched else a[0]
+
+    def indices(self) -> np.ndarray:
+        """Flat positions within each plane (int64), channels-last like the output."""
+        if self.fallback is not None:
+            out = self.fallback.output.shape[1:]
+            index = self.fallback.indices().reshape((-1, self.plan.spatial[-1]) + out)
+            return self._rank(as_channels_last(index, len(out)))
+        out = self.plan.out[:-1]
+        flat_plan = _phases.plan_for(self.win, self.spatial, out)
+        index = _positions(self.plan, flat_plan)[self.winners]
+        index += flat_plan.base[..., None]
+        return self._rank(to_channels_first(index))
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        """The input's gradient from the output's (same rank as the input, any layout);
+        channels-last like the input."""
+        g = grad if self.batched else grad[None]
+        if self.fallback is not None:
+            n = len(self.spatial)
+            folded = np.ascontiguousarray(g).reshape((-1,) + g.shape[-n:])
+            result = self.fallback.backward(folded).reshape(g.shape[:2] + self.spatial)
+            return self._rank(as_channels_last(result, n))
+        result = _phases.max_pool_backward(np.moveaxis(g, 1, -1), self.winners, self.plan)
+        return self._rank(to_channels_first(result))
+
+
+def max_pool(xl: np.ndarray, win: Window, batched: bool = True) -> MaxPoolChannelsLast:
+    """Max pooling of the (N, *spatial, C) view ``xl``, with PyTorch's index rules."""
+    spatial, c = tuple(xl.shape[1:-1]), xl.shape[-1]
+    out_shape = win.output_size(spatial)
+    _core._first_inside(win, spatial, out_shape)  # raises if a window covers no input element
+    plan = _plan(win, spatial, out_shape, c)
+    out, winners = (_tiled.max_pool if plan.exact else _phases.max_pool)(xl, plan)
+    if _phases.tie_order(xl.dtype) is None:
+        _phases.restore_zero_signs(xl, out, winners, plan)
+    lowest = out.min() if out.size else None
+    if xl.dtype.kind == "f":
+        unusual = lowest is not None and not lowest > -np.inf
+    else:
+        unusual = lowest is not None and lowest == np.iinfo(xl.dtype).min
+    fallback = None
+    if unusual:
+        # NaN and all -inf windows have index rules only the ordinary path's slice version
+        # implements; they are rare, so they pay for a copy to that layout.
+        ordinary = np.ascontiguousarray(to_channels_first(xl)).reshape((-1,) + spatial)
+        fallback = _core.max_pool(ordinary, win)
+        out = np.ascontiguousarray(
+            np.moveaxis(fallback.output.reshape((xl.shape[0], c) + out_shape), 1, -1)
+        )
+        winners = None
+    output = to_channels_first(out)
+    return MaxPoolChannelsLast(
+        output if batched else output[0], plan, winners, fallback, win, spatial, batched
+    )
+
+
+def scatter_add(gl: np.ndarray, il: np.ndarray, spatial: tuple[int, ...]) -> np.ndarray:
+    """Add ``gl`` (N, *out, C) at the flat plane positions ``il`` (N, *out, C) into zeros of
+    (N, *spatial, C), a block of batch entries at a time; overlapping windows sum."""
+    batch, c = gl.shape[0], gl.shape[-1]
+    plane = math.prod(spatial) * c
+    result = np.zeros(batch * plane, dtype=gl.dtype)
+    per_entry = max(1, math.prod(gl.shape[1:]))
+    step = max(1, _phases.BLOCK_ELEMENTS // per_entry)
+    channel = np.arange(c, dtype=np.int64)
+    lead = (-1,) + (1,) * (gl.ndim - 1)
+    for start in range(0, batch, step):
+        stop = min(batch, start + step)
+        flat = il[start:stop].astype(np.int64)  # a copy: positions are built in place
+        flat *= c
+        flat += channel
+        flat += (np.arange(stop - start, dtype=np.int64) * plane).reshape(lead)
+        np.add.at(result[start * plane : stop * plane], flat.ravel(), gl[start:stop].ravel())
+    return result.reshape((batch,) + tuple(spatial) + (c,))
+
+
+def _divisor(win, spatial, out, c, count_include_pad, override):
+    if override is not None:
+        return np.full((1,) * (len(spatial) + 2), override, dtype=np.int64)
+    wide = with_channels(win)
+    return _core.avg_divisor(wide, tuple(spatial) + (c,), tuple(out) + (c,), count_include_pad)
+
+
+def avg_pool(
+    xl: np.ndarray, win: Window, count_include_pad: bool, override: int | None
+) -> np.ndarray:
+    """Average pooling of the (N, *spatial, C) view ``xl``: (N, *out, C)."""
+    spatial, c = tuple(xl.shape[1:-1]), xl.shape[-1]
+    out = win.output_size(spatial)
+    plan = _plan(win, spatial, out, c)
+    return _phases.avg_pool(xl, plan, _divisor(win, spatial, out, c, count_include_pad, override))
+
+
+def avg_pool_backward(
+    gl: np.ndarray,
+    spatial: tuple[int, ...],
+    win: Window,
+    count_include_pad: bool,
+    override: int | None,
+) -> np.ndarray:
+    """The gradient of :func:`avg_pool`: (N, *spatial, C) from ``gl`` (N, *out, C)."""
+    c, out = gl.shape[-1], tuple(gl.shape[1:-1])
+    plan = _plan(win, spatial, out, c)
+    divisor = _divisor(win, spatial, out, c, count_include_pad, override)
+    return _phases.avg_pool_backward(gl, plan, divisor)

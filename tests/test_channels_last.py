@@ -1,0 +1,271 @@
+"""Channels-last inputs (PyTorch's ``channels_last`` / ``channels_last_3d``): pooled in their
+own layout, bit-identical to the ordinary (N, C, *spatial) path, results in the input's layout.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+import pooling_lab as pl
+import pooling_lab.functional as F
+from pooling_lab import _channels_last, _phases
+
+MAX = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
+MAX_BACK = {1: F.max_pool1d_backward, 2: F.max_pool2d_backward, 3: F.max_pool3d_backward}
+AVG = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}
+AVG_BACK = {1: F.avg_pool1d_backward, 2: F.avg_pool2d_backward, 3: F.avg_pool3d_backward}
+MAX_LAYER = {1: pl.MaxPool1d, 2: pl.MaxPool2d, 3: pl.MaxPool3d}
+AVG_LAYER = {1: pl.AvgPool1d, 2: pl.AvgPool2d, 3: pl.AvgPool3d}
+
+
+def channels_last(a: np.ndarray, n: int) -> np.ndarray:
+    """The same values with channels-last memory, as torch's ``contiguous(channels_last)``."""
+    if a.ndim == n + 1:
+        return channels_last(a[None], n)[0]
+    order = (0,) + tuple(range(2, n + 2)) + (1,)
+    return a.transpose(order).copy().transpose(np.argsort(order))
+
+
+def ambiguous(a: np.ndarray, n: int) -> bool:
+    """One channel, or one position: both layouts are the same memory."""
+    return a.shape[-n - 1] == 1 or np.prod(a.shape[-n:]) == 1
+
+
+def is_cl(a: np.ndarray, n: int) -> bool:
+    """Channels-last, or one of the cases where both layouts are the same memory."""
+    return ambiguous(a, n) or _channels_last.is_channels_last(a, n)
+
+
+def same(a: np.ndarray, b: np.ndarray) -> None:
+    """Bit for bit: values (NaN where NaN), signs of zeros, dtype."""
+    assert a.dtype == b.dtype and a.shape == b.shape
+    assert np.array_equal(a, b, equal_nan=True)
+    assert np.array_equal(np.signbit(a), np.signbit(b))
+
+
+@st.composite
+def problems(draw, kind="max", specials=False):
+    n = draw(st.sampled_from([1, 2, 3]))
+    kernel = tuple(draw(st.integers(1, 3)) for _ in range(n))
+    stride = tuple(draw(st.integers(1, 3)) for _ in range(n))
+    dil = tuple(draw(st.integers(1, 2)) if kind == "max" else 1 for _ in range(n))
+    pad = tuple(draw(st.integers(0, k // 2)) for k in kernel)
+    ceil_mode = draw(st.booleans())
+    lowest = [max(1, d * (k - 1) + 1 - 2 * p) for k, p, d in zip(kernel, pad, dil)]
+    if kind == "avg" and n == 3:  # torch's avg_pool3d wants input >= kernel
+        lowest = [max(lo, k) for lo, k in zip(lowest, kernel)]
+    spatial = tuple(draw(st.integers(lo, lo + 4)) for lo in lowest)
+    batch = draw(st.sampled_from([(1,), (2,), ()]))  # () unbatched: (C, *spatial)
+    c = draw(st.integers(2, 5))  # C = 1 is the ordinary layout (tested below)
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    if draw(st.booleans()):
+        elements = st.sampled_from([-1.0, -0.0, 0.0, 1.0, 2.0])  # ties, signed zeros
+    else:
+        elements = st.floats(-1e3, 1e3, width=32)
+    if specials:
+        elements = st.one_of(elements, st.sampled_from([np.nan, np.inf, -np.inf]))
+    x = draw(arrays(dtype, batch + (c,) + spatial, elements=elements))
+    if kind == "max":
+        kw = dict(kernel_size=kernel, stride=stride, padding=pad, dilation=dil)
+    else:
+        kw = dict(kernel_size=kernel, stride=stride, padding=pad)
+        kw["count_include_pad"] = draw(st.booleans())
+        kw["divisor_override"] = draw(st.sampled_from([None, None, 3, -2]))
+    return n, x, dict(kw, ceil_mode=ceil_mode)
+
+
+def ordinary_or_error(fn, *args, **kw):
+    try:
+        return fn(*args, **kw)
+    except ValueError:
+        return None
+
+
+@given(problems(specials=True), st.integers(0, 2**32 - 1))
+def test_max_pool_functional_equals_the_ordinary_path(problem, seed):
+    n, x, kw = problem
+    expected = ordinary_or_error(MAX[n], x, **kw, return_indices=True)
+    xc = channels_last(x, n)
+    assert is_cl(xc, n)
+    before = xc.copy()
+    if expected is None:  # a dilated window misses the input: the same error
+        with pytest.raises(ValueError):
+            MAX[n](xc, **kw, return_indices=True)
+        return
+    out, idx = MAX[n](xc, **kw, return_indices=True)
+    same(out, expected[0])
+    assert np.array_equal(idx, expected[1]) and idx.dtype == np.int64
+    assert (is_cl(out, n) and is_cl(idx, n)) or ambiguous(x, n)  # the input's layout
+    np.testing.assert_array_equal(xc, before)  # the input is never written to
+    g = np.random.default_rng(seed).standard_normal(out.shape).astype(x.dtype)
+    grad = MAX_BACK[n](channels_last(g, n), idx, x.shape)
+    same(grad, MAX_BACK[n](g, expected[1], x.shape))
+    assert is_cl(grad, n) or ambiguous(g, n)
+
+
+@given(problems(specials=True), st.integers(0, 2**32 - 1))
+def test_max_pool_layer_equals_the_ordinary_path(problem, seed):
+    n, x, kw = problem
+    plain = MAX_LAYER[n](**kw, return_indices=True)
+    expected = ordinary_or_error(plain.forward, x)
+    if expected is None:
+        return
+    layer = MAX_LAYER[n](**kw, return_indices=True)
+    out, idx = layer.forward(channels_last(x, n))
+    same(out, expected[0])
+    np.testing.assert_array_equal(idx, expected[1])
+    g = np.random.default_rng(seed).standard_normal(out.shape).astype(x.dtype)
+    grad = layer.backward(g)  # an ordinary gradient: the result still takes the input's layout
+    same(grad, plain.backward(g))
+    assert is_cl(grad, n)
+    same(layer.backward(channels_last(g, n)), grad)
+
+
+@given(problems(kind="avg", specials=True), st.integers(0, 2**32 - 1))
+def test_avg_pool_equals_the_ordinary_path_bit_for_bit(problem, seed):
+    """The window sums are taken in the same order, so even float sums agree to the bit."""
+    n, x, kw = problem
+    expected = ordinary_or_error(AVG[n], x, **kw)
+    if expected is None:
+        return
+    xc = channels_last(x, n)
+    before = xc.copy()
+    with np.errstate(invalid="ignore"):
+        out = AVG[n](xc, **kw)
+    same(out, expected)
+    assert is_cl(out, n) or ambiguous(x, n)
+    np.testing.assert_array_equal(xc, before)
+    g = np.random.default_rng(seed).standard_normal(out.shape).astype(x.dtype)
+    grad = AVG_BACK[n](channels_last(g, n), x.shape, **kw)
+    same(grad, AVG_BACK[n](g, x.shape, **kw))
+    # the functional backward follows grad_output's layout, ordinary where g shows none
+    assert is_cl(grad, n) or not is_cl(x, n) or ambiguous(g, n)
+    layer = AVG_LAYER[n](**kw)
+    with np.errstate(invalid="ignore"):
+        same(layer.forward(xc), expected)
+    same(layer.backward(g), grad)
+    assert is_cl(layer.backward(g), n)
+
+
+@pytest.mark.parametrize(
+    "shape, kw",
+    [  # the benchmark's configurations, shrunk in the batch; exact tiling and not
+        ((2, 64, 56, 56), dict(kernel_size=3, stride=2, padding=1)),
+        ((3, 32, 32, 32), dict(kernel_size=2)),
+        ((2, 3, 224, 224), dict(kernel_size=3, stride=1, padding=1)),
+        ((9, 8, 8, 8), dict(kernel_size=2)),
+        ((2, 16, 6, 56, 56), dict(kernel_size=2)),
+        ((2, 16, 7, 20, 20), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)),
+    ],
+)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_benchmark_shapes_with_ties(shape, kw, dtype):
+    n = len(shape) - 2
+    rng = np.random.default_rng(8)
+    x = rng.integers(-3, 4, shape).astype(dtype)
+    out, idx = MAX[n](x, **kw, return_indices=True)
+    xc = channels_last(x, n)
+    layer = MAX_LAYER[n](**kw, return_indices=True)
+    out_c, idx_c = layer.forward(xc)
+    same(out_c, out)
+    np.testing.assert_array_equal(idx_c, idx)
+    assert is_cl(out_c, n) and is_cl(idx_c, n)
+    g = rng.standard_normal(out.shape).astype(dtype)
+    expected = MAX_BACK[n](g, idx, shape)
+    same(layer.backward(channels_last(g, n)), expected)
+    same(MAX_BACK[n](channels_last(g, n), idx_c, shape), expected)
+    avg = AVG[n](x, **kw) if "ceil_mode" not in kw else None
+    if avg is not None:
+        same(AVG[n](xc, **kw), avg)
+
+
+def test_tiny_blocks(monkeypatch):
+    """Many blocks with a partial last one, in both kernels (phases and exact tiling)."""
+    monkeypatch.setattr(_phases, "BLOCK_ELEMENTS", 40)
+    _phases.plan_for.cache_clear()
+    try:
+        rng = np.random.default_rng(9)
+        x = rng.integers(-2, 3, (5, 3, 6, 8)).astype(np.float32)
+        for kw in (dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1)):
+            out, idx = F.max_pool2d(x, **kw, return_indices=True)
+            out_c, idx_c = F.max_pool2d(channels_last(x, 2), **kw, return_indices=True)
+            same(out_c, out)
+            np.testing.assert_array_equal(idx_c, idx)
+            same(F.avg_pool2d(channels_last(x, 2), **kw), F.avg_pool2d(x, **kw))
+    finally:
+        _phases.plan_for.cache_clear()
+
+
+def test_what_counts_as_channels_last():
+    rng = np.random.default_rng(10)
+    x = rng.standard_normal((2, 3, 4, 5))
+    is_cl = _channels_last.is_channels_last  # the rule itself, here
+    assert not is_cl(x, 2)  # NCHW
+    assert is_cl(channels_last(x, 2), 2)
+    assert is_cl(channels_last(x[:1], 2), 2)  # batch 1: unambiguous
+    assert is_cl(channels_last(x[0], 2), 2)  # unbatched (C, H, W) with C innermost
+    # C = 1 or a 1x1 plane: both layouts are the same memory; the ordinary one is chosen
+    assert not is_cl(channels_last(x[:, :1], 2), 2)
+    assert not is_cl(channels_last(x[..., :1, :1], 2), 2)
+    # neither layout (a strided slice of a channels-last array): the ordinary path, copied
+    sliced = channels_last(x, 2)[:, :, ::2]
+    assert not is_cl(sliced, 2)
+    np.testing.assert_array_equal(F.max_pool2d(sliced, 2), F.max_pool2d(np.array(sliced), 2))
+    # the 3-D and 1-D analogues
+    v = rng.standard_normal((2, 3, 4, 5, 6))
+    assert is_cl(channels_last(v, 3), 3) and not is_cl(v, 3)
+    s = rng.standard_normal((2, 3, 7))
+    assert is_cl(channels_last(s, 1), 1)
+    assert is_cl(s.transpose(0, 2, 1).copy().transpose(0, 2, 1), 1)  # (N, L, C) memory
+
+
+def test_integer_inputs_and_the_minimum_integer():
+    x = np.random.default_rng(11).integers(-3, 3, (2, 4, 6, 6)).astype(np.int16)
+    x[0, 1, :3, :3] = np.iinfo(np.int16).min  # a window of the padding's value
+    for kw in (dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1)):
+        out, idx = F.max_pool2d(x, **kw, return_indices=True)
+        out_c, idx_c = F.max_pool2d(channels_last(x, 2), **kw, return_indices=True)
+        same(out_c, out)
+        np.testing.assert_array_equal(idx_c, idx)
+        assert is_cl(out_c, 2) and is_cl(idx_c, 2)
+
+
+def test_nan_and_minus_inf_windows_use_the_ordinary_rules():
+    x = np.random.default_rng(12).standard_normal((2, 3, 6, 6)).astype(np.float32)
+    x[0, 0, 0, 0] = x[0, 0, 1, 1] = np.nan  # the last NaN of the window wins
+    x[1, 2, :2, :2] = -np.inf  # a window of -inf reports its first element
+    for kw in (dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1)):
+        layer, plain = pl.MaxPool2d(**kw, return_indices=True), pl.MaxPool2d(**kw)
+        out_c, idx_c = layer.forward(channels_last(x, 2))
+        out, idx = F.max_pool2d(x, **kw, return_indices=True)
+        same(out_c, out)
+        np.testing.assert_array_equal(idx_c, idx)
+        assert is_cl(out_c, 2) and is_cl(idx_c, 2)
+        g = np.arange(out.size, dtype=np.float32).reshape(out.shape)
+        plain.forward(x)
+        grad = layer.backward(g)
+        same(grad, plain.backward(g))
+        assert is_cl(grad, 2)
+
+
+def test_torch_agrees_in_channels_last():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(13)
+    x = rng.integers(-3, 4, (2, 8, 9, 9)).astype(np.float32)
+    xc = channels_last(x, 2)
+    t = torch.from_numpy(x).contiguous(memory_format=torch.channels_last).requires_grad_(True)
+    out_t, idx_t = torch.nn.functional.max_pool2d(t, 3, 2, 1, return_indices=True)
+    g = rng.standard_normal(tuple(out_t.shape)).astype(np.float32)
+    out_t.backward(torch.from_numpy(channels_last(g, 2)))
+    layer = pl.MaxPool2d(3, 2, 1, return_indices=True)
+    out, idx = layer.forward(xc)
+    np.testing.assert_array_equal(out, out_t.detach().numpy())
+    np.testing.assert_array_equal(idx, idx_t.numpy())
+    np.testing.assert_array_equal(layer.backward(g), t.grad.numpy())
+    # torch keeps the layout too: same strides, in elements
+    assert out.strides == tuple(s * 4 for s in out_t.stride())
+    assert layer.backward(g).strides == tuple(s * 4 for s in t.grad.stride())
