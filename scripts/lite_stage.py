@@ -61,11 +61,20 @@ SETUP = (
 NEEDS_SKLEARN = re.compile(r"\bdatasets\b|\bsklearn\b")
 
 
+# The pooling explorer (pooling_lab.plots.explorer) is live only in the browser, with ipywidgets.
+NEEDS_WIDGETS = re.compile(r"\bexplorer\(")
+
+
 def setup_source(nb: dict) -> str:
     code = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
     if NEEDS_SKLEARN.search(code):
-        return SETUP.format(what=", matplotlib and scikit-learn,", install="pooling-lab[lite]")
-    return SETUP.format(what=" and matplotlib", install="pooling-lab matplotlib")
+        what, install = ", matplotlib and scikit-learn,", "pooling-lab[lite]"
+    else:
+        what, install = " and matplotlib", "pooling-lab matplotlib"
+    if NEEDS_WIDGETS.search(code):
+        what = what.replace(" and ", ", ").rstrip(",") + " and ipywidgets,"
+        install += " ipywidgets"
+    return SETUP.format(what=what, install=install)
 
 
 ADMONITIONS = {
@@ -141,6 +150,14 @@ BROWSER_CHANGES: dict[tuple[str, str], BrowserChange] = {
         source=(("(seed 0 is the run above):", "(seed 0 is the run above, with all 40 epochs):"),),
         output=(("(seed 0 is the run above):", "(seed 0 is the run above, with all 40 epochs):"),),
     ),
+}
+
+
+# Cells whose output is live only in the browser: there the same call shows ipywidgets controls;
+# the book stores the static drawing it shows elsewhere. The browser test does not compare these
+# outputs with the stored ones; it operates the controls instead (test_lite_browser.py).
+LIVE_IN_BROWSER: dict[tuple[str, str], str] = {
+    ("book/maxpool_backward", "mb-explorer"): "the pooling explorer (pooling_lab.plots.explorer)",
 }
 
 
@@ -530,9 +547,12 @@ def stage_notebook(book: Book, doc: str) -> tuple[dict, list[Exercise]]:
             ex.checker = CHECKER.findall(ex.text)[0][0]
             ex.function = re.search(r"^def (\w+)\(", stub, re.M)[1]
     ids = {c.get("id") for c in cells}
-    gone = [cell_id for d, cell_id in BROWSER_CHANGES if d == doc and cell_id not in ids]
+    declared = [*BROWSER_CHANGES, *LIVE_IN_BROWSER]
+    gone = [cell_id for d, cell_id in declared if d == doc and cell_id not in ids]
     if gone:
-        raise StageError(f"{doc}: BROWSER_CHANGES names cells the notebook no longer has: {gone}")
+        raise StageError(
+            f"{doc}: BROWSER_CHANGES or LIVE_IN_BROWSER name cells it no longer has: {gone}"
+        )
     first_code = next((i for i, c in enumerate(cells) if c["cell_type"] == "code"), len(cells))
     cells.insert(first_code, _cell("code", setup_source(nb), "lite-setup"))
     nb["cells"] = cells

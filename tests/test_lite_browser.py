@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import difflib
 import functools
+import html
 import json
 import os
 import re
@@ -243,12 +244,60 @@ async def _run_chapter(browser, site: str, *, chapter: str) -> dict:
             run = f"from pooling_lab.exercises import {ex.checker}\n{code}\n"
             run += f"print(repr({ex.checker}({ex.function})))"
             record["solutions"][ex.label] = await page.evaluate(EXECUTE, run)
+        for doc, cell_id in lite_stage.LIVE_IN_BROWSER:
+            if doc == chapter:
+                record.setdefault("live", {})[cell_id] = await _operate_explorer(page, cell_id)
         await page.evaluate(SHOW_EXERCISE)  # the picture shows the first exercise, or the end
         SHOTS.mkdir(parents=True, exist_ok=True)
         await page.screenshot(path=str(SHOTS / f"lite__{chapter.replace('/', '__')}.png"))
     finally:
         await context.close()
     return record
+
+
+# The pooling explorer (pooling_lab.plots.explorer) operated as a reader would: by keyboard on
+# two sliders, then a dropdown. After each move, what it shows: the summary lines and the
+# drawing's description (its SVG <title>), which test_the_explorer_responds_in_the_browser
+# holds to pooling_lab.plots.explorer_state for the same settings.
+EXPLORER_MOVES = (
+    ("kernel size", "ArrowRight", {"kernel_size": 3}),
+    ("stride", "ArrowLeft", {"stride": 1}),
+    ("input", "ties", {"preset": "ties"}),
+)
+MARK_CELL = """(id) => {
+  const cell = jupyterapp.shell.currentWidget.content.widgets.find(c => c.model.id === id);
+  cell.node.setAttribute('data-pl-cell', id);
+  cell.node.scrollIntoView({block: 'start'});
+}"""
+EXPLORER_SHOWS = """(node) => ({
+  summary: [...node.querySelectorAll('.widget-html-content p')].map(p => p.innerText),
+  title: (node.querySelector('.widget-html-content svg title') || {}).textContent || null,
+})"""
+
+
+async def _operate_explorer(page, cell_id: str) -> list[dict]:
+    await page.evaluate(MARK_CELL, cell_id)
+    cell = page.locator(f'[data-pl-cell="{cell_id}"]')
+    # the widgets' frontend renders them once the kernel's comm messages arrive
+    await cell.locator(".widget-html-content svg").wait_for(timeout=60_000)
+    shown = [await cell.evaluate(EXPLORER_SHOWS)]
+    for label, key, _ in EXPLORER_MOVES:
+        before = shown[-1]["summary"]
+        control = cell.locator(f".jupyter-widgets:has(> label:text-is('{label}'))")
+        if key.startswith("Arrow"):  # a slider: its handle takes the arrow keys
+            handle = control.locator(".noUi-handle")
+            await handle.focus()
+            await handle.press(key)
+        else:
+            await control.locator("select").select_option(key)
+        await page.wait_for_function(
+            """([node, before]) => [...node.querySelectorAll('.widget-html-content p')]
+                 .map(p => p.innerText).join('\\n') !== before.join('\\n')""",
+            arg=[await cell.element_handle(), before],
+            timeout=30_000,
+        )
+        shown.append(await cell.evaluate(EXPLORER_SHOWS))
+    return shown
 
 
 async def _run_doctests(browser, site: str) -> dict:
@@ -439,6 +488,8 @@ def output_mismatches(chapter: str, stored: nbformat.NotebookNode, cells: list[d
         assert got["source"] == source, f"{where}: source changed since staging"
         if not nbval_compares(cell) or (path, cell.id) in MACHINE_DEPENDENT:
             continue
+        if (chapter, cell.id) in lite_stage.LIVE_IN_BROWSER:  # widgets there, a drawing here
+            continue
         want, have = nbval_view(cell.outputs), nbval_view(got["outputs"])
         if change is not None:
             want = _changed_view(want, change.output, where)
@@ -533,6 +584,30 @@ def test_exercises_can_be_done_in_the_browser(lite_runs, chapter):
         solved = record["solutions"][ex.label]
         if solved is not None:  # the exercise's own solution passes its checker here
             assert f"PASS {ex.checker}" in solved, f"{chapter} {ex.label}: {solved}"
+
+
+@pytest.mark.parametrize("chapter, cell_id", sorted(lite_stage.LIVE_IN_BROWSER))
+def test_the_explorer_responds_in_the_browser(lite_runs, chapter, cell_id):
+    """Moved by keyboard and mouse, the explorer shows what explorer_state computes."""
+    from pooling_lab.plots import explorer_state
+
+    if chapter not in CHAPTERS:
+        pytest.skip(f"{chapter} not run (POOLING_LAB_LITE_CHAPTERS)")
+    record = lite_runs[chapter]
+    assert "crash" not in record, f"{chapter}: {record.get('crash')}"
+    shown = record["live"][cell_id]
+    settings: dict = {}
+    for step, seen in enumerate(shown):
+        if step:
+            settings.update(EXPLORER_MOVES[step - 1][2])
+        want = explorer_state(**settings)
+        assert seen["summary"][: len(want["summary"])] == want["summary"], (step, settings)
+        assert seen["summary"][len(want["summary"]) :] == want["formula"], (step, settings)
+        title = want["svg"].split("<title", 1)[1].split(">", 1)[1].split("</title>", 1)[0]
+        assert seen["title"] == html.unescape(title), (step, settings)
+    assert shown[0]["summary"][0] == "output size: 3 x 3"  # kernel 2, stride 2 on 6x6
+    assert shown[-1]["summary"][0] == "output size: 4 x 4"  # kernel 3, stride 1
+    _no_outside_and_no_errors(chapter, record)
 
 
 def test_package_doctests_pass_on_wasm32(lite_runs):

@@ -290,3 +290,19 @@ def test_each_figure_is_described_under_it_in_the_browser(tmp_path):
                 described += 1
         assert described >= len(alts)
     assert described >= 20, described
+
+
+def test_the_explorer_chapter_installs_ipywidgets_from_the_pinned_wheels(tmp_path):
+    staged = {p.stem: p for p in lite_stage.stage(tmp_path, ROOT)}
+    pins = (ROOT / "lite" / "wheels.txt").read_text()
+    assert "ipywidgets==" in pins and "jupyterlab_widgets==" in pins
+    for chapter, cell_id in lite_stage.LIVE_IN_BROWSER:
+        cells = json.loads(staged[Path(chapter).name].read_text())["cells"]
+        assert cell_id in {c["id"] for c in cells}, (chapter, cell_id)
+        setup = "".join(next(c for c in cells if c["id"] == "lite-setup")["source"])
+        assert "%pip install pooling-lab matplotlib ipywidgets" in setup, setup
+    # chapters without the explorer do not load the widgets
+    cells = json.loads(staged["chain_rule"].read_text())["cells"]
+    assert "ipywidgets" not in "".join(
+        cells[[c["id"] for c in cells].index("lite-setup")]["source"]
+    )
