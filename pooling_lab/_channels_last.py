@@ -39,7 +39,7 @@ import math
 import numpy as np
 
 from . import _core, _phases, _tiled
-from ._params import Window
+from ._params import Window, check_index_range
 
 
 def channels_last_view(x: np.ndarray, n: int) -> np.ndarray | None:
@@ -85,17 +85,10 @@ def with_channels(win: Window) -> Window:
 
 
 def _plan(win: Window, spatial: tuple[int, ...], out: tuple[int, ...], c: int):
-    return _phases.plan_for(with_channels(win), tuple(spatial) + (c,), tuple(out) + (c,))
-
-
-@functools.lru_cache(maxsize=16)
-def _positions(plan: _phases.PhasePlan, flat_plan: _phases.PhasePlan) -> np.ndarray:
-    """Winner code of the channels-last plan -> flat position relative to its window's first
-    element in one (H, W) plane (the ordinary layout's positions)."""
-    lookup = np.zeros(max(plan.codes) + 1, dtype=np.int64)
-    lookup[plan.codes] = flat_plan.table
-    lookup.flags.writeable = False
-    return lookup
+    """The plan of the (N, *spatial, C) problem; its winner codes are those of the ordinary
+    layout's plan (positions in one plane, or offset numbers)."""
+    wide = with_channels(win)
+    return _phases.plan_for(wide, tuple(spatial) + (c,), tuple(out) + (c,), channels_last=True)
 
 
 class MaxPoolChannelsLast:
@@ -118,8 +111,12 @@ class MaxPoolChannelsLast:
             return self._rank(as_channels_last(index, len(out)))
         out = self.plan.out[:-1]
         flat_plan = _phases.plan_for(self.win, self.spatial, out)
-        index = _positions(self.plan, flat_plan)[self.winners]
-        index += flat_plan.base[..., None]
+        base = flat_plan.base[..., None]  # the window's first position, for every channel
+        if flat_plan.direct:  # the same codes as the ordinary plan's: positions, or numbers
+            index = np.add(self.winners, base, dtype=np.int64)
+        else:
+            index = flat_plan.table[self.winners]
+            index += base
         return self._rank(to_channels_first(index))
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
@@ -165,9 +162,12 @@ def max_pool(xl: np.ndarray, win: Window, batched: bool = True) -> MaxPoolChanne
     )
 
 
-def scatter_add(gl: np.ndarray, il: np.ndarray, spatial: tuple[int, ...]) -> np.ndarray:
+def scatter_add(
+    gl: np.ndarray, il: np.ndarray, spatial: tuple[int, ...], fn: str | None = None
+) -> np.ndarray:
     """Add ``gl`` (N, *out, C) at the flat plane positions ``il`` (N, *out, C) into zeros of
-    (N, *spatial, C), a block of batch entries at a time; overlapping windows sum."""
+    (N, *spatial, C), a block of batch entries at a time; overlapping windows sum. With
+    ``fn``, each block's indices are range-checked first (see ``_phases.scatter_add``)."""
     batch, c = gl.shape[0], gl.shape[-1]
     plane = math.prod(spatial) * c
     result = np.zeros(batch * plane, dtype=gl.dtype)
@@ -177,6 +177,8 @@ def scatter_add(gl: np.ndarray, il: np.ndarray, spatial: tuple[int, ...]) -> np.
     lead = (-1,) + (1,) * (gl.ndim - 1)
     for start in range(0, batch, step):
         stop = min(batch, start + step)
+        if fn is not None:
+            check_index_range(fn, il[start:stop], math.prod(spatial))
         flat = il[start:stop].astype(np.int64)  # a copy: positions are built in place
         flat *= c
         flat += channel

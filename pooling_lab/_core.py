@@ -169,9 +169,13 @@ def max_pool(x: np.ndarray, win: Window) -> MaxPoolResult:
     return MaxPoolResult(out, plan, winners, None)
 
 
-def max_pool_backward(grad: np.ndarray, index: np.ndarray, spatial: tuple[int, ...]) -> np.ndarray:
-    """Scatter-add ``grad`` (B, *out) to the flat positions ``index``: overlapping windows sum."""
-    return _phases.scatter_add(grad, index, spatial)
+def max_pool_backward(
+    grad: np.ndarray, index: np.ndarray, spatial: tuple[int, ...], fn: str | None = None
+) -> np.ndarray:
+    """Scatter-add ``grad`` (B, *out) to the flat positions ``index``: overlapping windows sum.
+
+    With ``fn``, the indices are range-checked on the way (``_phases.scatter_add``)."""
+    return _phases.scatter_add(grad, index, spatial, fn)
 
 
 def avg_divisor(

@@ -163,8 +163,14 @@ def check_float(fn: str, name: str, value: object) -> np.ndarray:
     return g
 
 
-def check_indices(fn: str, indices: object, shape: tuple[int, ...], plane: int) -> np.ndarray:
-    """Indices must be integers of the given shape pointing inside a plane of ``plane`` elements."""
+def check_indices(
+    fn: str, indices: object, shape: tuple[int, ...], plane: int, check_range: bool = True
+) -> np.ndarray:
+    """Indices must be integers of the given shape pointing inside a plane of ``plane`` elements.
+
+    ``check_range=False`` leaves the range to the caller (:func:`check_index_range`), which
+    the scatter of max pooling's backward does block by block, while a block is in cache.
+    """
     idx = np.asarray(indices)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"{fn}: indices must have an integer dtype, but got dtype {idx.dtype}")
@@ -173,6 +179,13 @@ def check_indices(fn: str, indices: object, shape: tuple[int, ...], plane: int) 
             f"{fn}: indices must have the same shape as the pooled values {shape}, "
             f"but got shape {idx.shape}"
         )
+    if check_range:
+        check_index_range(fn, idx, plane)
+    return idx
+
+
+def check_index_range(fn: str, idx: np.ndarray, plane: int) -> None:
+    """Integer indices must lie in [0, plane): a ValueError naming the first that does not."""
     # One pass, not min() and max(): viewed as unsigned, a negative index is huge.
     unsigned = idx.view(f"u{idx.itemsize}") if idx.dtype.kind == "i" else idx
     if idx.size and unsigned.max() >= plane:
@@ -181,7 +194,6 @@ def check_indices(fn: str, indices: object, shape: tuple[int, ...], plane: int) 
             f"{fn}: indices must lie in [0, {plane}) (flat positions within one plane), "
             f"but found index {int(bad)}"
         )
-    return idx
 
 
 def check_input_shape(

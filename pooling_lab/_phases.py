@@ -34,21 +34,35 @@ import threading
 
 import numpy as np
 
-from ._params import Window
+from ._params import Window, check_index_range
 
 BLOCK_ELEMENTS = 1 << 16  # elements of one phase block: fits a core's L2 cache with room
 
 
 @functools.lru_cache(maxsize=16)
-def plan_for(win: Window, spatial: tuple[int, ...], out: tuple[int, ...]) -> PhasePlan:
+def plan_for(
+    win: Window, spatial: tuple[int, ...], out: tuple[int, ...], channels_last: bool = False
+) -> PhasePlan:
     """The plan for a geometry, built once: layers call pooling with the same shapes again."""
-    return PhasePlan(win, spatial, out)
+    return PhasePlan(win, spatial, out, channels_last)
 
 
 class PhasePlan:
-    """Everything about the phase layout of one pooling geometry on one input size."""
+    """Everything about the phase layout of one pooling geometry on one input size.
 
-    def __init__(self, win: Window, spatial: tuple[int, ...], out: tuple[int, ...]) -> None:
+    ``channels_last``: the last dimension is a channels-last input's channels, pooled with a
+    window of 1 (see ``_channels_last``); the winner codes are then those of the pooling
+    without it, one (H, W) plane's positions, and positions in the plan's own flat layout are
+    those times the number of channels (``scale``).
+    """
+
+    def __init__(
+        self,
+        win: Window,
+        spatial: tuple[int, ...],
+        out: tuple[int, ...],
+        channels_last: bool = False,
+    ) -> None:
         self.win, self.spatial, self.out = win, tuple(spatial), tuple(out)
         # (shift q, phase r) of each kernel offset, per dimension
         qr = [
@@ -94,8 +108,13 @@ class PhasePlan:
         # strict winner, and the backward needs no lookup. Otherwise (wide planes, or dilation
         # or padding making a window wider than the input) the code is the offset number and
         # ``table`` translates it.
-        self.direct = bool(np.all(np.diff(self.table) > 0)) and table[-1] <= 255
-        self.codes = [int(c) for c in (self.table if self.direct else range(len(table)))]
+        # Channels-last: every position is a multiple of the channel count, ``scale``.
+        self.scale = spatial[-1] if channels_last else 1
+        self.direct = bool(np.all(np.diff(self.table) > 0)) and table[-1] // self.scale <= 255
+        if self.direct:
+            self.codes = [int(c) // self.scale for c in self.table]
+        else:
+            self.codes = list(range(len(table)))
         self.code_dtype = np.uint8 if self.codes[-1] <= 255 else np.uint32
         # Flat input position of each window's first element (it may lie in the padding).
         base = np.zeros(out, dtype=np.int64)
@@ -117,7 +136,7 @@ class PhasePlan:
         # Exact tiling, reduced one dimension at a time (``_tiled.max_pool``): per dimension,
         # what one step along it adds to a winner's code.
         self.weights = [
-            st if self.direct else math.prod(win.kernel[dim + 1 :])
+            st // self.scale if self.direct else math.prod(win.kernel[dim + 1 :])
             for dim, st in enumerate(in_strides)
         ]
         self.exact_block = max(1, BLOCK_ELEMENTS // max(1, math.prod(out)))
@@ -280,7 +299,7 @@ def max_pool(x: np.ndarray, plan: PhasePlan) -> tuple[np.ndarray, np.ndarray]:
 def deltas(won: np.ndarray, plan: PhasePlan) -> np.ndarray:
     """Each winner's flat position relative to its window's first element."""
     if plan.direct:
-        return won
+        return won if plan.scale == 1 else np.multiply(won, plan.scale, dtype=np.int64)
     # fancy indexing on a flat index: much faster than np.take, or than an N-D index
     return plan.table[won.reshape(-1)].reshape(won.shape)
 
@@ -296,10 +315,14 @@ def flat_indices(won: np.ndarray, plan: PhasePlan) -> np.ndarray:
     return index
 
 
-def scatter_add(grad: np.ndarray, index: np.ndarray, spatial: tuple[int, ...]) -> np.ndarray:
+def scatter_add(
+    grad: np.ndarray, index: np.ndarray, spatial: tuple[int, ...], fn: str | None = None
+) -> np.ndarray:
     """Add ``grad`` (B, *out) at flat plane positions ``index`` into zeros of (B, *spatial).
 
     Done a block of planes at a time so the int64 positions never need a full-size array.
+    With ``fn`` (user-given indices), each block's indices are range-checked first, while they
+    are in cache: a separate pass over all of them would read them from memory once more.
     """
     batch = grad.shape[0]
     plane = math.prod(spatial)
@@ -309,6 +332,8 @@ def scatter_add(grad: np.ndarray, index: np.ndarray, spatial: tuple[int, ...]) -
     g2, i2 = grad.reshape(batch, -1), index.reshape(batch, -1)
     for start in range(0, batch, step):
         stop = min(batch, start + step)
+        if fn is not None:
+            check_index_range(fn, i2[start:stop], plane)
         # int64 first: uint64 + int64 would give float64, which cannot index
         rows = i2[start:stop].astype(np.int64, copy=False)
         flat = rows + (np.arange(stop - start, dtype=np.int64) * plane)[:, None]

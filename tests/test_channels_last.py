@@ -41,10 +41,13 @@ def is_cl(a: np.ndarray, n: int) -> bool:
 
 
 def same(a: np.ndarray, b: np.ndarray) -> None:
-    """Bit for bit: values (NaN where NaN), signs of zeros, dtype."""
+    """Bit for bit: values (NaN where NaN), signs of zeros, dtype. Not a NaN's sign or
+    payload, which NumPy leaves to the hardware and the compiler: a loop's SIMD body and its
+    scalar tail may return either operand's NaN (inf + -inf with a NaN, say)."""
     assert a.dtype == b.dtype and a.shape == b.shape
     assert np.array_equal(a, b, equal_nan=True)
-    assert np.array_equal(np.signbit(a), np.signbit(b))
+    numbers = ~np.isnan(a)
+    assert np.array_equal(np.signbit(a[numbers]), np.signbit(b[numbers]))
 
 
 @st.composite

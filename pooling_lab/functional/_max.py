@@ -34,13 +34,15 @@ def _max_pool(fn, n, input, kernel_size, stride, padding, dilation, ceil_mode, r
 def _max_pool_backward(fn, n, grad_output, indices, input_shape):
     g = check_float(fn, "grad_output", grad_output)
     shape = check_input_shape(fn, input_shape, n, g.shape)
-    idx = check_indices(fn, indices, g.shape, math.prod(shape[-n:]))
+    # the range of the indices is checked by the scatter, block by block
+    idx = check_indices(fn, indices, g.shape, math.prod(shape[-n:]), check_range=False)
     gl = _channels_last.channels_last_view(g, n)
     if gl is not None:  # a channels-last gradient gives a channels-last gradient
         il = np.moveaxis(idx if idx.ndim == n + 2 else idx[None], 1, -1)
-        grad = _channels_last.to_channels_first(_channels_last.scatter_add(gl, il, shape[-n:]))
+        grad = _channels_last.scatter_add(gl, il, shape[-n:], fn)
+        grad = _channels_last.to_channels_first(grad)
         return grad if len(shape) == n + 2 else grad[0]
-    grad = _core.max_pool_backward(fold(g, n), fold(idx, n), shape[-n:])
+    grad = _core.max_pool_backward(fold(g, n), fold(idx, n), shape[-n:], fn)
     return grad.reshape(shape)
 
 
