@@ -27,9 +27,14 @@ process CPU time for PyTorch, which may compute on several threads):
 - ``pooling_lab``: a layer's ``forward`` then ``backward`` (``MaxPool2d`` / ``AvgPool2d``,
   ``MaxPool3d``), which is what training runs; it runs in every round of every thread block,
   so that it pairs with every PyTorch contender in the same round.
+- ``pooling_lab_channels_last``: the same layer on the same input and incoming gradient with
+  channels-last memory (an (N, C, H, W) array whose memory is (N, H, W, C), what torch's
+  ``channels_last`` is; ``channels_last_3d`` in 3-D), converted before timing; pooled in that
+  layout, results in it. It runs in every round too.
 - ``pooling_lab_functional`` (max): ``max_pool2d(..., return_indices=True)`` then
-  ``max_pool2d_backward``, the path that materialises PyTorch's int64 indices.
-- ``torch_1_thread``, ``torch_default`` and, for max pooling, ``torch_channels_last_1_thread``,
+  ``max_pool2d_backward``, the path that materialises PyTorch's int64 indices;
+  ``pooling_lab_functional_channels_last``: the same on the channels-last arrays.
+- ``torch_1_thread``, ``torch_default``, ``torch_channels_last_1_thread``,
   ``torch_channels_last_default``: ``F.max_pool2d`` / ``F.avg_pool2d`` (``max_pool3d``)
   forward then ``backward`` through autograd, with one thread and with PyTorch's default thread
   count, in NCHW and in ``channels_last`` (NHWC; input and incoming gradient both converted
@@ -64,16 +69,19 @@ process CPU time for PyTorch, which may compute on several threads):
     ``rounds``, ``wall_ms`` and ``cpu_ms``, each ``{"q1", "median", "q3"}`` over its rounds;
   - ``paired["A/B"]``: the per-round ratio of A's time to B's, ``{"pairing": "same round" or
     "adjacent blocks", "pairs": n, "wall": {"q1", "median", "q3"}, "cpu": {...}}``; below 1, A
-    is faster. A side may be a sum measured in one round, "repeat_check+scatter_assign". The
-    keys are :data:`COMPARISONS` (those whose contenders ran);
+    is faster. A side may be a sum measured in one round, "repeat_check+scatter_assign", or
+    the fastest of several in one round: :data:`BEST_OVER_BEST` is pooling_lab's faster layout
+    over PyTorch's faster layout (one thread), round by round. The keys are
+    :data:`COMPARISONS` (those whose contenders ran);
   - ``per_round[quantity]``: quantities computed within each round, then summarised the same
     way (``{"rounds", "wall", "cpu"}``): ``functional_extra_ms`` (indices_int64 +
     check_indices + scatter_functional - scatter_layer), ``functional_minus_layer_ms``,
     ``achieved_gb_per_s`` (the minimal traffic of forward + backward: input and output, each
     read or written once in each direction, over pooling_lab's time), ``copy_gb_per_s``
-    (2 x the input's bytes over copy_input's time), ``achieved_over_copy`` (their ratio);
-  - ``peak_extra_memory_x_input``: pooling_lab's peak extra memory in forward + backward
-    (tracemalloc), as a multiple of the input's size;
+    (2 x the input's bytes over copy_input's time), ``achieved_over_copy`` (their ratio),
+    ``achieved_over_copy_channels_last`` (the same for the channels-last layer);
+  - ``peak_extra_memory_x_input`` (and ``..._channels_last``): pooling_lab's peak extra
+    memory in forward + backward (tracemalloc), as a multiple of the input's size;
   - ``raw``: ``round_threads``, ``round_cycle``, ``round_position`` and every contender's
     ``wall_us`` / ``cpu_us`` per round (null where it did not run): see ``pooling_timing``.
 
@@ -133,6 +141,7 @@ from pooling_timing import (  # noqa: E402
     peak_extra_memory,
     per_round,
     quartiles,
+    term_names,
 )
 
 import pooling_lab as pl  # noqa: E402
@@ -164,9 +173,17 @@ QUICK_REFERENCE = [
 ]
 
 TORCH = [f"torch_{layout}{t}" for layout in ("", "channels_last_") for t in ("1_thread", "default")]
+# pooling_lab's best layout over PyTorch's, round by round (one thread)
+BEST_OVER_BEST = (
+    "min(pooling_lab,pooling_lab_channels_last)/min(torch_1_thread,torch_channels_last_1_thread)"
+)
 # Every comparison the chapters and the README make, as "A/B" (A's time over B's, per round).
 COMPARISONS = [
     *(f"pooling_lab/{t}" for t in TORCH),
+    *(f"pooling_lab_channels_last/{t}" for t in TORCH),
+    BEST_OVER_BEST,
+    "pooling_lab_channels_last/pooling_lab",
+    "pooling_lab_functional_channels_last/pooling_lab_channels_last",
     "torch_channels_last_1_thread/torch_1_thread",
     "torch_channels_last_default/torch_default",
     "torch_default/torch_1_thread",
@@ -197,6 +214,13 @@ def layer_step(layer, x, g):
         layer.backward(g)
 
     return run
+
+
+def channels_last(a: np.ndarray) -> np.ndarray:
+    """The same values, channels-last memory: what torch's ``channels_last`` (3-D:
+    ``channels_last_3d``) is, an (N, C, *spatial) array whose memory is (N, *spatial, C)."""
+    order = (0,) + tuple(range(2, a.ndim)) + (1,)
+    return a.transpose(order).copy().transpose(np.argsort(order))
 
 
 def functional_max_step(x, g, k, s, p):
@@ -339,11 +363,7 @@ def summarise(rounds: Rounds, steps: dict[str, Step]) -> dict:
     return {
         "rounds": len(rounds.threads),
         "contenders": contender_summaries(rounds, threads),
-        "paired": {
-            key: comparison(rounds, key)
-            for key in COMPARISONS
-            if set(key.replace("/", "+").split("+")) <= ran
-        },
+        "paired": {key: comparison(rounds, key) for key in COMPARISONS if term_names(key) <= ran},
     }
 
 
@@ -360,23 +380,32 @@ def measure(torch, config, rng, args, kinds) -> dict:
         layer = make()
         g = np.ones_like(layer.forward(x))
         numpy_runs = {}
+        # the same input and incoming gradient with channels-last memory (converted before
+        # timing, as for torch), through a layer of its own
+        x_cl, g_cl = channels_last(x), channels_last(g)
+        cl_layer = make()
         if kind == "max":
             numpy_runs["pooling_lab_functional"] = functional_max_step(x, g, k, s, p)
+            numpy_runs["pooling_lab_functional_channels_last"] = functional_max_step(
+                x_cl, g_cl, k, s, p
+            )
             numpy_runs["copy_input"] = copy_step(x)
             numpy_runs.update(scatter_steps(x, g, k, s, p))
             numpy_runs.update(index_steps(x, k, s, p))
             numpy_runs.update(blocked_scatter_steps(x, g, k, s, p))
             if n == 2:
                 numpy_runs.update(forward_steps(x, k, s, p))
-        steps = {"pooling_lab": Step(layer_step(layer, x, g), every_block=True)}
+        steps = {
+            "pooling_lab": Step(layer_step(layer, x, g), every_block=True),
+            "pooling_lab_channels_last": Step(layer_step(cl_layer, x_cl, g_cl), every_block=True),
+        }
         steps.update({key: Step(run) for key, run in numpy_runs.items()})
         if torch:
             import torch.nn.functional as TF
 
             fn = getattr(TF, f"{kind}_pool{n}d")
-            layouts = [("", False)] + ([("channels_last_", True)] if kind == "max" else [])
-            for prefix, channels_last in layouts:
-                run = torch_step(torch, fn, x, g, k, s, p, channels_last)
+            for prefix, cl in [("", False), ("channels_last_", True)]:
+                run = torch_step(torch, fn, x, g, k, s, p, cl)
                 steps[f"torch_{prefix}1_thread"] = Step(run, 1, clock="process")
                 steps[f"torch_{prefix}default"] = Step(run, default_threads, clock="process")
         rounds = interleaved_rounds(
@@ -408,9 +437,17 @@ def measure(torch, config, rng, args, kinds) -> dict:
                     ["pooling_lab", "copy_input"],
                     lambda a, b, tr=traffic, co=copied: (tr / a) / (co / b),
                 ),
+                "achieved_over_copy_channels_last": per_round(
+                    rounds,
+                    ["pooling_lab_channels_last", "copy_input"],
+                    lambda a, b, tr=traffic, co=copied: (tr / a) / (co / b),
+                ),
             }
         result["peak_extra_memory_x_input"] = round(
             peak_extra_memory(layer_step(make(), x, g), x.nbytes), 2
+        )
+        result["peak_extra_memory_x_input_channels_last"] = round(
+            peak_extra_memory(layer_step(make(), x_cl, g_cl), x.nbytes), 2
         )
         result["raw"] = rounds.to_json()
         row[kind] = result
@@ -561,10 +598,20 @@ def print_row(row):
             for key in r["paired"]
             if key.startswith("pooling_lab/torch")
         ]
+        paired = r["paired"]
+        for label, key in (
+            ("channels_last/torch_channels_last_1_thread", None),
+            ("best/torch_best_1_thread", BEST_OVER_BEST),
+        ):
+            key = key or f"pooling_lab_{label}"
+            if key in paired:
+                parts.append(f"{label} {median(paired[key]):.2f}")
         if kind == "max":
-            parts.append(
-                f"functional/layer {median(r['paired']['pooling_lab_functional/pooling_lab']):.2f}"
+            functional = median(paired["pooling_lab_functional/pooling_lab"])
+            functional_cl = median(
+                paired["pooling_lab_functional_channels_last/pooling_lab_channels_last"]
             )
+            parts.append(f"functional/layer {functional:.2f} (channels_last {functional_cl:.2f})")
             achieved, copy = (
                 median(r["per_round"][q]) for q in ("achieved_gb_per_s", "copy_gb_per_s")
             )

@@ -38,7 +38,9 @@ made only between times measured close together:
   need different thread counts): A's time in round j of its block of cycle c over B's time in
   round j of B's block of the same cycle c, the block that ran right before or after.
 
-A term may be a sum of contenders measured in the same round (``"repeat_check+scatter_assign"``).
+A term may be a sum of contenders measured in the same round (``"repeat_check+scatter_assign"``),
+or the fastest of several in the same round (``"min(pooling_lab,pooling_lab_channels_last)"``:
+the best layout, chosen round by round).
 The raw times are in the report (:meth:`Rounds.to_json`), so every ratio can be re-derived:
 ``round_threads``, ``round_cycle`` and ``round_position`` say which block and cycle each round
 belongs to, and ``wall_us`` / ``cpu_us`` hold every contender's time in each round (null where
@@ -202,13 +204,25 @@ def paired_ratios(a: list[float | None], b: list[float | None]) -> list[float]:
     return [x / y for x, y in zip(a, b) if x is not None and y is not None and y > 0]
 
 
+def term_names(key: str) -> set[str]:
+    """The contenders a comparison key or term names: "A/B", "A+B", "min(A,B)"."""
+    for sep in ("/", "+", ",", "min(", ")"):
+        key = key.replace(sep, " ")
+    return set(key.split())
+
+
 def column(rounds: Rounds, term: str, kind: str) -> list[float | None]:
-    """Per round, the time of ``term`` (a contender, or contenders joined by "+", summed when
-    all of them ran in that round), in µs, by clock ``kind`` ("wall" or "cpu")."""
+    """Per round, the time of ``term`` in µs, by clock ``kind`` ("wall" or "cpu"): a
+    contender; contenders joined by "+", summed when all of them ran in that round; or
+    "min(A,B,...)", the fastest of them in a round where all of them ran (the best of several
+    ways to do one thing, such as a layout)."""
     values = rounds.values(kind)
-    names = term.split("+")
+    if term.startswith("min(") and term.endswith(")"):
+        names, combine = term[4:-1].split(","), min
+    else:
+        names, combine = term.split("+"), sum
     return [
-        None if any(v is None for v in vs) else sum(vs)
+        None if any(v is None for v in vs) else combine(vs)
         for vs in zip(*(values[name] for name in names))
     ]
 

@@ -278,7 +278,8 @@ def test_scripts_check_the_machine_before_measuring(monkeypatch, tmp_path):
 
 
 def test_benchmark_runs_on_tiny_shapes(tmp_path):
-    from bench_pooling import COMPARISONS, REFERENCE_SPEEDUP
+    from bench_pooling import BEST_OVER_BEST, COMPARISONS, REFERENCE_SPEEDUP
+    from pooling_timing import term_names
 
     out = tmp_path / "bench.json"
     run_benchmark(
@@ -309,13 +310,12 @@ def test_benchmark_runs_on_tiny_shapes(tmp_path):
                 check_quartiles(c["cpu_ms"])
                 assert c["wall_ms"]["q1"] > 0 and c["cpu_ms"]["q1"] > 0
                 assert c["rounds"] == sum(v is not None for v in raw["wall_us"][name]) >= 2
-            assert m["contenders"]["pooling_lab"]["rounds"] == m["rounds"]  # in every round
+            for name in ("pooling_lab", "pooling_lab_channels_last"):  # in every round
+                assert m["contenders"][name]["rounds"] == m["rounds"]
             assert m["peak_extra_memory_x_input"] > 0
-            expected = {
-                key
-                for key in COMPARISONS
-                if set(key.replace("/", "+").split("+")) <= set(m["contenders"])
-            }
+            assert m["peak_extra_memory_x_input_channels_last"] > 0
+            expected = {key for key in COMPARISONS if term_names(key) <= set(m["contenders"])}
+            assert "pooling_lab_channels_last/pooling_lab" in expected
             assert set(m["paired"]) == expected
             for pair in m["paired"].values():
                 check_quartiles(pair["wall"])
@@ -332,10 +332,27 @@ def test_benchmark_runs_on_tiny_shapes(tmp_path):
                 assert m["paired"]["pooling_lab/torch_default"]["pairing"] == "same round"
                 assert m["contenders"]["torch_default"]["cpu_clock"] == "time.process_time"
                 assert m["contenders"]["pooling_lab"]["cpu_clock"] == "time.thread_time"
+                # the best layout of each, round by round, re-derived from the raw rounds
+                wall = raw["wall_us"]
+                best = [
+                    min(a, b) / min(c, d)
+                    for a, b, c, d in zip(
+                        wall["pooling_lab"],
+                        wall["pooling_lab_channels_last"],
+                        wall["torch_1_thread"],
+                        wall["torch_channels_last_1_thread"],
+                    )
+                    if None not in (a, b, c, d)
+                ]
+                assert m["paired"][BEST_OVER_BEST]["wall"]["median"] == pytest.approx(
+                    statistics.median(best), rel=1e-3
+                )
+                assert m["paired"][BEST_OVER_BEST]["pairing"] == "same round"
         mx = config["max"]
         for key in (
             "scatter_add_at/repeat_check+scatter_assign",
             "pooling_lab_functional/pooling_lab",
+            "pooling_lab_functional_channels_last/pooling_lab_channels_last",
         ):
             assert key in mx["paired"]
         assert set(mx["per_round"]) == {
@@ -344,12 +361,18 @@ def test_benchmark_runs_on_tiny_shapes(tmp_path):
             "achieved_gb_per_s",
             "copy_gb_per_s",
             "achieved_over_copy",
+            "achieved_over_copy_channels_last",
         }
         if config in report["configs"]:  # the forward ablation, 2-D only
             assert "forward_step1_slices/forward_step2_phases" in mx["paired"]
             assert "forward_sliding_window_view/forward_pooling_lab" in mx["paired"]
         if has_torch:
-            for key in ("pooling_lab/torch_channels_last_1_thread", "torch_default/torch_1_thread"):
+            for key in (
+                "pooling_lab/torch_channels_last_1_thread",
+                "torch_default/torch_1_thread",
+                "pooling_lab_channels_last/torch_channels_last_1_thread",
+                BEST_OVER_BEST,
+            ):
                 assert key in mx["paired"]
     five, one = report["reference"]["cases"]
     for case in (five, one):
