@@ -64,6 +64,7 @@ class PhasePlan:
         channels_last: bool = False,
     ) -> None:
         self.win, self.spatial, self.out = win, tuple(spatial), tuple(out)
+        self.channels_last = channels_last
         # (shift q, phase r) of each kernel offset, per dimension
         qr = [
             [divmod(j * d, s) for j in range(k)]

@@ -35,6 +35,18 @@ def max_pool(x: np.ndarray, plan: PhasePlan) -> tuple[np.ndarray, np.ndarray]:
     """
     x = np.ascontiguousarray(x)  # rows are viewed as single elements
     batch, n = x.shape[0], len(plan.out)
+    if plan.out[0] > 1 and math.prod(plan.spatial) > 4 * _phases.BLOCK_ELEMENTS:
+        # One plane is more than a block (a channels-last volume, say): every k rows of the
+        # first dimension are a pooling problem of their own, with the same offsets, strides
+        # and so the same winner codes, and those are cut into blocks instead.
+        sub = _phases.plan_for(
+            plan.win,
+            (plan.win.kernel[0],) + plan.spatial[1:],
+            (1,) + plan.out[1:],
+            plan.channels_last,
+        )
+        out, won = max_pool(x.reshape((batch * plan.out[0],) + sub.spatial), sub)
+        return out.reshape((batch,) + plan.out), won.reshape((batch,) + plan.out)
     out = np.empty((batch,) + plan.out, dtype=x.dtype)
     won = np.empty(out.shape, dtype=plan.code_dtype)
     # Each step shrinks the data k times, so a block can hold more input than the phase blocks

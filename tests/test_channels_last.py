@@ -199,6 +199,15 @@ def test_tiny_blocks(monkeypatch):
             same(out_c, out)
             np.testing.assert_array_equal(idx_c, idx)
             same(F.avg_pool2d(channels_last(x, 2), **kw), F.avg_pool2d(x, **kw))
+        # planes larger than a block: exact tiling cuts them into rows of windows
+        v = rng.integers(-2, 3, (3, 2, 4, 6, 8)).astype(np.float32)
+        for layer in (pl.MaxPool3d(2, return_indices=True), pl.MaxPool3d(2, return_indices=True)):
+            out, idx = layer.forward(v)
+            out_c, idx_c = F.max_pool3d(channels_last(v, 3), 2, return_indices=True)
+            same(out_c, out)
+            np.testing.assert_array_equal(idx_c, idx)
+            g = rng.standard_normal(out.shape).astype(np.float32)
+            same(F.max_pool3d_backward(channels_last(g, 3), idx_c, v.shape), layer.backward(g))
     finally:
         _phases.plan_for.cache_clear()
 
