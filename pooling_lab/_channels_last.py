@@ -109,15 +109,20 @@ class MaxPoolChannelsLast:
             out = self.fallback.output.shape[1:]
             index = self.fallback.indices().reshape((-1, self.plan.spatial[-1]) + out)
             return self._rank(as_channels_last(index, len(out)))
-        out = self.plan.out[:-1]
+        out, c = self.plan.out[:-1], self.plan.out[-1]
         flat_plan = _phases.plan_for(self.win, self.spatial, out)
-        base = flat_plan.base[..., None]  # the window's first position, for every channel
+
+        def make(_):  # each window's first position, for every channel: (*out, C) flat
+            return np.repeat(flat_plan.base.reshape(-1), c)
+
+        base = self.plan.scratch("plane_base", np.int64, make)
+        won = self.winners.reshape(len(self.winners), -1)  # long rows, not rows of C
         if flat_plan.direct:  # the same codes as the ordinary plan's: positions, or numbers
-            index = np.add(self.winners, base, dtype=np.int64)
+            index = np.add(won, base, dtype=np.int64)
         else:
-            index = flat_plan.table[self.winners]
+            index = _phases.lookup(flat_plan.table, won)
             index += base
-        return self._rank(to_channels_first(index))
+        return self._rank(to_channels_first(index.reshape(self.winners.shape)))
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
         """The input's gradient from the output's (same rank as the input, any layout);
@@ -172,18 +177,19 @@ def scatter_add(
     plane = math.prod(spatial) * c
     result = np.zeros(batch * plane, dtype=gl.dtype)
     per_entry = max(1, math.prod(gl.shape[1:]))
-    step = max(1, _phases.BLOCK_ELEMENTS // per_entry)
-    channel = np.arange(c, dtype=np.int64)
-    lead = (-1,) + (1,) * (gl.ndim - 1)
+    step = min(batch, max(1, _phases.BLOCK_ELEMENTS // per_entry))
+    # What the position of a block's k-th gradient adds to its index times C: its batch
+    # entry's offset in the block plus its channel, built once, so that the loop runs over
+    # whole blocks (not over rows of C, which are short).
+    entry = (np.arange(step, dtype=np.int64) * plane)[:, None]
+    offset = (entry + np.tile(np.arange(c, dtype=np.int64), per_entry // c)).reshape(-1)
     for start in range(0, batch, step):
         stop = min(batch, start + step)
         if fn is not None:
             check_index_range(fn, il[start:stop], math.prod(spatial))
-        flat = il[start:stop].astype(np.int64)  # a copy: positions are built in place
-        flat *= c
-        flat += channel
-        flat += (np.arange(stop - start, dtype=np.int64) * plane).reshape(lead)
-        np.add.at(result[start * plane : stop * plane], flat.ravel(), gl[start:stop].ravel())
+        flat = np.multiply(il[start:stop].reshape(-1), c, dtype=np.int64)
+        flat += offset[: flat.size]
+        np.add.at(result[start * plane : stop * plane], flat, gl[start:stop].reshape(-1))
     return result.reshape((batch,) + tuple(spatial) + (c,))
 
 
