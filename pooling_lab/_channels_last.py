@@ -42,13 +42,25 @@ from . import _core, _phases, _tiled
 from ._params import Window, check_index_range
 
 
+@functools.cache
+def _last(ndim: int) -> tuple[int, ...]:
+    """Axes moving axis 1 last: np.moveaxis(a, 1, -1) as a transpose (no checks, faster)."""
+    return (0, *range(2, ndim), 1)
+
+
+@functools.cache
+def _first(ndim: int) -> tuple[int, ...]:
+    """Axes moving the last axis to 1: np.moveaxis(a, -1, 1) as a transpose."""
+    return (0, ndim - 1, *range(1, ndim - 1))
+
+
 def channels_last_view(x: np.ndarray, n: int) -> np.ndarray | None:
     """The (N, *spatial, C) view of a channels-last ``x`` (N, C, *spatial) or (C, *spatial),
     or None if ``x`` is not channels-last (the rule is in the module docstring)."""
     xb = x if x.ndim == n + 2 else x[None]
     if xb.flags.c_contiguous:  # the ordinary layout, and every ambiguous case
         return None
-    view = np.moveaxis(xb, 1, -1)
+    view = xb.transpose(_last(xb.ndim))
     return view if view.flags.c_contiguous else None
 
 
@@ -62,13 +74,18 @@ def as_channels_last(a: np.ndarray, n: int) -> np.ndarray:
     if channels_last_view(a, n) is not None:
         return a
     ab = a if a.ndim == n + 2 else a[None]
-    out = to_channels_first(np.ascontiguousarray(np.moveaxis(ab, 1, -1)))
+    out = to_channels_first(np.ascontiguousarray(to_channels_last(ab)))
     return out if a.ndim == n + 2 else out[0]
 
 
 def to_channels_first(a: np.ndarray) -> np.ndarray:
     """View (N, *spatial, C) as (N, C, *spatial): the layout the caller sees."""
-    return np.moveaxis(a, -1, 1)
+    return a.transpose(_first(a.ndim))
+
+
+def to_channels_last(a: np.ndarray) -> np.ndarray:
+    """View (N, C, *spatial) as (N, *spatial, C)."""
+    return a.transpose(_last(a.ndim))
 
 
 @functools.lru_cache(maxsize=64)
@@ -133,7 +150,7 @@ class MaxPoolChannelsLast:
             folded = np.ascontiguousarray(g).reshape((-1,) + g.shape[-n:])
             result = self.fallback.backward(folded).reshape(g.shape[:2] + self.spatial)
             return self._rank(as_channels_last(result, n))
-        result = _phases.max_pool_backward(np.moveaxis(g, 1, -1), self.winners, self.plan)
+        result = _phases.max_pool_backward(to_channels_last(g), self.winners, self.plan)
         return self._rank(to_channels_first(result))
 
 
@@ -158,7 +175,7 @@ def max_pool(xl: np.ndarray, win: Window, batched: bool = True) -> MaxPoolChanne
         ordinary = np.ascontiguousarray(to_channels_first(xl)).reshape((-1,) + spatial)
         fallback = _core.max_pool(ordinary, win)
         out = np.ascontiguousarray(
-            np.moveaxis(fallback.output.reshape((xl.shape[0], c) + out_shape), 1, -1)
+            to_channels_last(fallback.output.reshape((xl.shape[0], c) + out_shape))
         )
         winners = None
     output = to_channels_first(out)

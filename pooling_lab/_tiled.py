@@ -11,6 +11,7 @@ inner loop runs over a whole block.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -19,11 +20,18 @@ from . import _phases
 from ._phases import PhasePlan
 
 
+@functools.lru_cache(maxsize=64)
+def _opaque(nbytes: int) -> np.dtype:
+    """The dtype of one opaque element of ``nbytes`` bytes (building one costs microseconds,
+    and small inputs ask for a few dozen per call)."""
+    return np.dtype((np.void, nbytes))
+
+
 def _rows(a: np.ndarray) -> np.ndarray:
     """View (R, chunk), rows contiguous, as R opaque elements of one row each (R,)."""
     if a.shape[1] == 1:
         return a[:, 0]
-    return a.view(np.dtype((np.void, a.shape[1] * a.itemsize)))[:, 0]
+    return a.view(_opaque(a.shape[1] * a.itemsize))[:, 0]
 
 
 def max_pool(x: np.ndarray, plan: PhasePlan) -> tuple[np.ndarray, np.ndarray]:
@@ -92,13 +100,16 @@ def max_pool(x: np.ndarray, plan: PhasePlan) -> tuple[np.ndarray, np.ndarray]:
                 np.copyto(_rows(target.reshape(rows, chunk)), _rows(v3[:, u, :]))
                 if u == 0:
                     if c3 is None:
-                        code.fill(0)
+                        if k == 1:  # else the next offset writes every code
+                            code.fill(0)
                     else:
                         np.copyto(_rows(code.reshape(rows, chunk)), _rows(c3[:, 0, :]))
                     continue
                 np.greater(phase, best, out=larger)  # strict: the first maximum stays
                 _phases.maximum_keeping_ties(best, phase)
-                if c3 is None:  # first step: codes grow with u, so "max" keeps the latest
+                if c3 is None and u == 1:  # first step, first comparison: 0 or this code
+                    np.multiply(larger_as_int, step_code, out=code)
+                elif c3 is None:  # first step: codes grow with u, so "max" keeps the latest
                     np.multiply(larger_as_int, step_code, out=scaled)
                     np.maximum(code, scaled, out=code)
                 else:  # code = where(larger, this row's code + step, code), branch-free

@@ -42,7 +42,7 @@ def _avg_pool_backward(
         )
     gl = _channels_last.channels_last_view(g, n)
     if gl is None and channels_last:
-        gl = np.moveaxis(g if g.ndim == n + 2 else g[None], 1, -1)
+        gl = _channels_last.to_channels_last(g if g.ndim == n + 2 else g[None])
     if gl is not None:  # a channels-last gradient gives a channels-last gradient
         grad = _channels_last.avg_pool_backward(
             gl, shape[-n:], win, bool(count_include_pad), override

@@ -38,7 +38,7 @@ def _max_pool_backward(fn, n, grad_output, indices, input_shape):
     idx = check_indices(fn, indices, g.shape, math.prod(shape[-n:]), check_range=False)
     gl = _channels_last.channels_last_view(g, n)
     if gl is not None:  # a channels-last gradient gives a channels-last gradient
-        il = np.moveaxis(idx if idx.ndim == n + 2 else idx[None], 1, -1)
+        il = _channels_last.to_channels_last(idx if idx.ndim == n + 2 else idx[None])
         grad = _channels_last.scatter_add(gl, il, shape[-n:], fn)
         grad = _channels_last.to_channels_first(grad)
         return grad if len(shape) == n + 2 else grad[0]
