@@ -184,6 +184,17 @@ def max_pool(xl: np.ndarray, win: Window, batched: bool = True) -> MaxPoolChanne
     )
 
 
+@functools.lru_cache(maxsize=16)
+def _block_offsets(step: int, per_entry: int, c: int, plane: int) -> np.ndarray:
+    """What the position of a block's k-th gradient adds to its index times C: its batch
+    entry's offset in the block plus its channel. Built once per geometry, so that the
+    scatter runs over whole blocks (not over rows of C, which are short)."""
+    entry = (np.arange(step, dtype=np.int64) * plane)[:, None]
+    offset = (entry + np.tile(np.arange(c, dtype=np.int64), per_entry // c)).reshape(-1)
+    offset.flags.writeable = False
+    return offset
+
+
 def scatter_add(
     gl: np.ndarray, il: np.ndarray, spatial: tuple[int, ...], fn: str | None = None
 ) -> np.ndarray:
@@ -195,11 +206,7 @@ def scatter_add(
     result = np.zeros(batch * plane, dtype=gl.dtype)
     per_entry = max(1, math.prod(gl.shape[1:]))
     step = min(batch, max(1, _phases.BLOCK_ELEMENTS // per_entry))
-    # What the position of a block's k-th gradient adds to its index times C: its batch
-    # entry's offset in the block plus its channel, built once, so that the loop runs over
-    # whole blocks (not over rows of C, which are short).
-    entry = (np.arange(step, dtype=np.int64) * plane)[:, None]
-    offset = (entry + np.tile(np.arange(c, dtype=np.int64), per_entry // c)).reshape(-1)
+    offset = _block_offsets(step, per_entry, c, plane)
     for start in range(0, batch, step):
         stop = min(batch, start + step)
         if fn is not None:

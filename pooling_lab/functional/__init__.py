@@ -5,6 +5,14 @@ channel) dimensions into one, and calls the N-dimensional core in ``pooling_lab.
 1-D, 2-D and 3-D versions differ only in how many trailing dimensions they pool.
 Forward functions never modify their input and return arrays of the input's dtype.
 
+Memory layout, as PyTorch's ``memory_format``: an input whose memory is channels-last (an
+(N, C, H, W) array laid out as (N, H, W, C), such as
+``x.transpose(0, 2, 3, 1).copy().transpose(0, 3, 1, 2)``; the same for 1-D and 3-D) is pooled
+in that layout, without a copy, and the outputs and indices keep it; the backward functions
+return a channels-last gradient for a channels-last ``grad_output``. The results are
+bit-identical to those of the ordinary layout. What counts as channels-last is in
+``pooling_lab._channels_last``.
+
 The code lives in private modules, one per kind of pooling (``_max``, ``_avg`` and
 ``_avg_backward``, ``_unpool``, ``_relu``), so that each stays short; everything public is
 imported here.
