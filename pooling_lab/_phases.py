@@ -373,25 +373,38 @@ def max_pool_backward(grad: np.ndarray, won: np.ndarray, plan: PhasePlan) -> np.
         planes = (np.arange(step, dtype=np.int64) * plane)[:, None]
         return (plan.base.reshape(1, -1) + planes).reshape(-1)
 
-    block_base = plan.scratch("block_base", np.int64, make, step)
     g_flat, won_flat = grad.reshape(-1), won.reshape(-1)
     # Without overlap every input element belongs to one window at most, so no position can
     # repeat and an assignment is enough; with overlap the repeats must add up.
     overlapping = plan.overlapping
-    for start in range(0, batch, step):
-        stop = min(batch, start + step)
-        part = slice(start * per_plane, stop * per_plane)
-        here = block_base[: (stop - start) * per_plane]
+
+    def scatter(part, first, target):
+        """Outputs ``part`` (flat), whose windows start at ``first``, into ``target``."""
         if plan.direct and plan.scale != 1:  # channels-last: position = code * C, in place
             flat = np.multiply(won_flat[part], plan.scale, dtype=np.int64)
-            flat += here
+            flat += first
         else:
-            flat = np.add(deltas(won_flat[part], plan), here)
-        target = result[start * plane : stop * plane]
+            flat = np.add(deltas(won_flat[part], plan), first)
         if overlapping:
             np.add.at(target, flat, g_flat[part])
         else:
             target[flat] = g_flat[part]
+
+    limit = BLOCK_ELEMENTS // 4
+    if per_plane > limit:  # planes larger than a block (wide images, channels-last): cut them
+        base = plan.base.reshape(-1)
+        for p in range(batch):
+            target = result[p * plane : (p + 1) * plane]
+            for s in range(0, per_plane, limit):
+                e = min(per_plane, s + limit)
+                scatter(slice(p * per_plane + s, p * per_plane + e), base[s:e], target)
+        return result.reshape((batch,) + plan.spatial)
+    block_base = plan.scratch("block_base", np.int64, make, step)
+    for start in range(0, batch, step):
+        stop = min(batch, start + step)
+        part = slice(start * per_plane, stop * per_plane)
+        here = block_base[: (stop - start) * per_plane]
+        scatter(part, here, result[start * plane : stop * plane])
     return result.reshape((batch,) + plan.spatial)
 
 

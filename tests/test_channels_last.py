@@ -281,3 +281,35 @@ def test_torch_agrees_in_channels_last():
     # torch keeps the layout too: same strides, in elements
     assert out.strides == tuple(s * 4 for s in out_t.stride())
     assert layer.backward(g).strides == tuple(s * 4 for s in t.grad.stride())
+
+
+@pytest.mark.parametrize(
+    "shape, kw",
+    [  # the benchmark's configurations
+        ((32, 64, 56, 56), dict(kernel_size=3, stride=2, padding=1)),
+        ((64, 32, 32, 32), dict(kernel_size=2)),
+        ((8, 3, 224, 224), dict(kernel_size=3, stride=1, padding=1)),
+        ((256, 8, 8, 8), dict(kernel_size=2)),
+        ((4, 16, 16, 56, 56), dict(kernel_size=2)),
+    ],
+)
+def test_first_call_peak_memory_is_at_most_three_inputs(shape, kw):
+    """As for the ordinary layout (test_fast_paths): forward + backward of a fresh geometry."""
+    import tracemalloc
+
+    n = len(shape) - 2
+    x = channels_last(np.random.default_rng(14).standard_normal(shape).astype(np.float32), n)
+    layer = MAX_LAYER[n](**kw)
+    _phases.plan_for.cache_clear()
+    out_shape = layer.forward(x[:1]).shape[1:]
+    _phases.plan_for.cache_clear()
+    g = channels_last(np.ones((shape[0],) + out_shape, dtype=np.float32), n)
+    tracemalloc.start()
+    try:
+        out = layer.forward(x)
+        grad = layer.backward(g)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert is_cl(out, n) and is_cl(grad, n)
+    assert peak <= 3 * x.nbytes, peak / x.nbytes
