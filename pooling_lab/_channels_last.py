@@ -203,9 +203,9 @@ def scatter_add(
     ``fn``, each block's indices are range-checked first (see ``_phases.scatter_add``)."""
     batch, c = gl.shape[0], gl.shape[-1]
     plane = math.prod(spatial) * c
-    result = np.zeros(batch * plane, dtype=gl.dtype)
+    result = np.empty(batch * plane, dtype=gl.dtype)  # zeroed block by block, in cache
     per_entry = max(1, math.prod(gl.shape[1:]))
-    step = min(batch, max(1, _phases.BLOCK_ELEMENTS // per_entry))
+    step = max(1, min(batch, _phases.BLOCK_ELEMENTS // per_entry))  # batch may be 0
     offset = _block_offsets(step, per_entry, c, plane)
     for start in range(0, batch, step):
         stop = min(batch, start + step)
@@ -213,7 +213,9 @@ def scatter_add(
             check_index_range(fn, il[start:stop], math.prod(spatial))
         flat = np.multiply(il[start:stop].reshape(-1), c, dtype=np.int64)
         flat += offset[: flat.size]
-        np.add.at(result[start * plane : stop * plane], flat, gl[start:stop].reshape(-1))
+        target = result[start * plane : stop * plane]
+        target.fill(0)
+        np.add.at(target, flat, gl[start:stop].reshape(-1))
     return result.reshape((batch,) + tuple(spatial) + (c,))
 
 

@@ -341,10 +341,10 @@ def scatter_add(
     """
     batch = grad.shape[0]
     plane = math.prod(spatial)
-    result = np.zeros(batch * plane, dtype=grad.dtype)
+    result = np.empty(batch * plane, dtype=grad.dtype)  # zeroed block by block, in cache
     per_plane = max(1, math.prod(grad.shape[1:]))
     step = max(1, BLOCK_ELEMENTS // per_plane)
-    g2, i2 = grad.reshape(batch, -1), index.reshape(batch, -1)
+    g2, i2 = grad.reshape(batch, per_plane), index.reshape(batch, per_plane)  # batch may be 0
     for start in range(0, batch, step):
         stop = min(batch, start + step)
         if fn is not None:
@@ -357,7 +357,9 @@ def scatter_add(
         # little more than an assignment, and checking first for repeats, to assign where
         # there are none, costs more than that difference (benchmarks/bench_pooling.py
         # measures all three).
-        np.add.at(result[start * plane : stop * plane], flat.ravel(), g2[start:stop].ravel())
+        target = result[start * plane : stop * plane]
+        target.fill(0)
+        np.add.at(target, flat.ravel(), g2[start:stop].ravel())
     return result.reshape((batch,) + tuple(spatial))
 
 
@@ -366,8 +368,10 @@ def max_pool_backward(grad: np.ndarray, won: np.ndarray, plan: PhasePlan) -> np.
     batch = grad.shape[0]
     plane = math.prod(plan.spatial)
     per_plane = max(1, math.prod(plan.out))
-    result = np.zeros(batch * plane, dtype=grad.dtype)
-    step = min(batch, max(1, BLOCK_ELEMENTS // 4 // per_plane))
+    # Zeroed a block at a time, just before its scatter, while the block is in cache: the
+    # result's memory is then written once, not zeroed first and written again later.
+    result = np.empty(batch * plane, dtype=grad.dtype)
+    step = max(1, min(batch, BLOCK_ELEMENTS // 4 // per_plane))  # batch may be 0
 
     def make(_):  # each window's first element, for every plane of a block
         planes = (np.arange(step, dtype=np.int64) * plane)[:, None]
@@ -395,6 +399,7 @@ def max_pool_backward(grad: np.ndarray, won: np.ndarray, plan: PhasePlan) -> np.
         base = plan.base.reshape(-1)
         for p in range(batch):
             target = result[p * plane : (p + 1) * plane]
+            target.fill(0)
             for s in range(0, per_plane, limit):
                 e = min(per_plane, s + limit)
                 scatter(slice(p * per_plane + s, p * per_plane + e), base[s:e], target)
@@ -404,7 +409,9 @@ def max_pool_backward(grad: np.ndarray, won: np.ndarray, plan: PhasePlan) -> np.
         stop = min(batch, start + step)
         part = slice(start * per_plane, stop * per_plane)
         here = block_base[: (stop - start) * per_plane]
-        scatter(part, here, result[start * plane : stop * plane])
+        target = result[start * plane : stop * plane]
+        target.fill(0)
+        scatter(part, here, target)
     return result.reshape((batch,) + plan.spatial)
 
 

@@ -313,3 +313,17 @@ def test_first_call_peak_memory_is_at_most_three_inputs(shape, kw):
         tracemalloc.stop()
     assert is_cl(out, n) and is_cl(grad, n)
     assert peak <= 3 * x.nbytes, peak / x.nbytes
+
+
+@pytest.mark.parametrize("layout", ["ordinary", "channels_last"])
+def test_an_empty_batch(layout):
+    """Only the batch may be empty, as in PyTorch: every result is empty too."""
+    x = np.zeros((0, 3, 4, 4), dtype=np.float32)
+    if layout == "channels_last":
+        x = channels_last(x, 2)
+    for layer in (pl.MaxPool2d(2), pl.MaxPool2d(3, 1, 1), pl.AvgPool2d(2)):
+        out = layer.forward(x)
+        assert out.shape == (0, 3, 2, 2) or out.shape == (0, 3, 4, 4)
+        assert layer.backward(np.zeros(out.shape, np.float32)).shape == x.shape
+    out, idx = F.max_pool2d(x, 2, return_indices=True)
+    assert F.max_pool2d_backward(np.zeros(out.shape, np.float32), idx, x.shape).shape == x.shape
