@@ -133,7 +133,7 @@ class MaxPoolChannelsLast:
             return np.repeat(flat_plan.base.reshape(-1), c)
 
         base = self.plan.scratch("plane_base", np.int64, make)
-        won = self.winners.reshape(len(self.winners), -1)  # long rows, not rows of C
+        won = self.winners.reshape(len(self.winners), base.size)  # long rows, not rows of C
         if flat_plan.direct:  # the same codes as the ordinary plan's: positions, or numbers
             index = np.add(won, base, dtype=np.int64)
         else:
