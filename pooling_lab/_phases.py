@@ -343,7 +343,7 @@ def scatter_add(
     plane = math.prod(spatial)
     result = np.empty(batch * plane, dtype=grad.dtype)  # zeroed block by block, in cache
     per_plane = max(1, math.prod(grad.shape[1:]))
-    step = max(1, BLOCK_ELEMENTS // per_plane)
+    step = max(1, BLOCK_ELEMENTS // 4 // per_plane)  # as the layer's: 8-byte positions in cache
     g2, i2 = grad.reshape(batch, per_plane), index.reshape(batch, per_plane)  # batch may be 0
     for start in range(0, batch, step):
         stop = min(batch, start + step)
