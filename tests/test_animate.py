@@ -260,3 +260,26 @@ def test_explorer_widgets_redraw_on_every_change():
     assert ui.view.value != before and ui.state["output_size"] == (4, 4)
     ui.controls["padding"].value = 2  # more than half the kernel: a message, not an error
     assert "output size: none" in ui.summary.value
+
+
+def test_the_explorer_formula_says_when_ceil_mode_drops_a_window():
+    from pooling_lab.plots import explorer_state
+
+    # ceil((6 + 2 - 1 - 1) / 4) + 1 = 3 windows counted; the third would start at 7 = 6 + 1,
+    # in the right padding, so PyTorch's rule drops it: 2
+    dropped = explorer_state(kernel_size=2, stride=4, padding=1, ceil_mode=True)
+    assert dropped["output_size"] == (2, 2)
+    assert dropped["formula"][0].endswith("= 3, minus the last window, which would start in the "
+                                          "right padding: 2")  # fmt: skip
+    # ceil_mode that adds a window (dilation 2: floor gives 2, ceil 3) and drops none
+    added = explorer_state(kernel_size=2, stride=2, dilation=2, ceil_mode=True)
+    assert added["output_size"] == (3, 3) and added["formula"][0].endswith(") + 1 = 3")
+    assert not any("minus" in line for line in added["formula"])
+
+
+def test_the_explorer_says_why_no_window_fits():
+    from pooling_lab.plots import explorer_state
+
+    state = explorer_state(kernel_size=4, dilation=3)
+    assert not state["ok"] and state["output_size"] is None
+    assert "spans 3·(4 − 1) + 1 = 10 inputs, more than the 6 + 2·0 = 6" in state["message"]

@@ -255,13 +255,15 @@ async def _run_chapter(browser, site: str, *, chapter: str) -> dict:
     return record
 
 
-# The pooling explorer (pooling_lab.plots.explorer) operated as a reader would: by keyboard on
-# two sliders, then a dropdown. After each move, what it shows: the summary lines and the
-# drawing's description (its SVG <title>), which test_the_explorer_responds_in_the_browser
-# holds to pooling_lab.plots.explorer_state for the same settings.
+# The pooling explorer (pooling_lab.plots.explorer) operated as a reader would: choices with the
+# mouse, and the ceil_mode checkbox with the keyboard (Space on the focused box). After each
+# move, what it shows: the summary lines and the drawing's description (its SVG <title>), which
+# test_the_explorer_responds_in_the_browser holds to pooling_lab.plots.explorer_state for the
+# same settings.
 EXPLORER_MOVES = (
-    ("kernel size", "ArrowRight", {"kernel_size": 3}),
-    ("stride", "ArrowLeft", {"stride": 1}),
+    ("kernel size", "3", {"kernel_size": 3}),
+    ("ceil_mode", "Space", {"ceil_mode": True}),
+    ("stride", "1", {"stride": 1}),
     ("input", "ties", {"preset": "ties"}),
 )
 MARK_CELL = """(id) => {
@@ -283,12 +285,12 @@ async def _operate_explorer(page, cell_id: str) -> list[dict]:
     shown = [await cell.evaluate(EXPLORER_SHOWS)]
     for label, key, _ in EXPLORER_MOVES:
         before = shown[-1]["summary"]
-        control = cell.locator(f".jupyter-widgets:has(> label:text-is('{label}'))")
-        if key.startswith("Arrow"):  # a slider: its handle takes the arrow keys
-            handle = control.locator(".noUi-handle")
-            await handle.focus()
-            await handle.press(key)
+        if key == "Space":  # a checkbox, found by its accessible name
+            box = cell.get_by_role("checkbox", name=label)
+            await box.focus()
+            await box.press(key)
         else:
+            control = cell.locator(f".jupyter-widgets:has(> label:text-is('{label}'))")
             await control.locator("select").select_option(key)
         await page.wait_for_function(
             """([node, before]) => [...node.querySelectorAll('.widget-html-content p')]
@@ -606,6 +608,7 @@ def test_the_explorer_responds_in_the_browser(lite_runs, chapter, cell_id):
         title = want["svg"].split("<title", 1)[1].split(">", 1)[1].split("</title>", 1)[0]
         assert seen["title"] == html.unescape(title), (step, settings)
     assert shown[0]["summary"][0] == "output size: 3 x 3"  # kernel 2, stride 2 on 6x6
+    assert shown[2]["summary"][0] == "output size: 3 x 3"  # kernel 3, stride 2, ceil_mode
     assert shown[-1]["summary"][0] == "output size: 4 x 4"  # kernel 3, stride 1
     _no_outside_and_no_errors(chapter, record)
 

@@ -35,10 +35,30 @@ def _plane(preset: str, seed: int, size: int) -> np.ndarray:
 
 
 def _formula(name, n, k, s, p, d, ceil_mode, out) -> str:
+    """The output-size formula with this dimension's numbers, and what ceil_mode drops."""
     rnd = "ceil" if ceil_mode else "floor"
+    span = n + 2 * p - d * (k - 1) - 1
+    text = (
+        f"{name}_out = {rnd}(({n} + 2{DOT}{p} {MINUS} {d}{DOT}({k} {MINUS} 1) {MINUS} 1) / {s}) + 1"
+    )
+    if ceil_mode:
+        counted = -(-span // s) + 1
+        if counted != out:  # PyTorch's rule: a last window may not start in the right padding
+            return (
+                f"{text} = {counted}, minus the last window, which would start in the right "
+                f"padding: {out}"
+            )
+    return f"{text} = {out}"
+
+
+def _too_small(x, kernel_size, padding, dilation) -> str | None:
+    """Why no window fits, in the learner's terms (None if one does)."""
+    reach, room = dilation * (kernel_size - 1) + 1, x.shape[0] + 2 * padding
+    if reach <= room:
+        return None
     return (
-        f"{name}_out = {rnd}(({n} + 2{DOT}{p} {MINUS} {d}{DOT}({k} {MINUS} 1) {MINUS} 1) / {s}) "
-        f"+ 1 = {out}"
+        f"a window spans {dilation}{DOT}({kernel_size} {MINUS} 1) + 1 = {reach} inputs, more "
+        f"than the {x.shape[0]} + 2{DOT}{padding} = {room} of the padded input: no output"
     )
 
 
@@ -67,7 +87,7 @@ def explorer_state(
     """Max pooling of a 6 x 6 plane with the given parameters, as data and an SVG drawing.
 
     Invalid combinations (padding above half the kernel, an empty output) do not raise: the
-    state's ``ok`` is False and ``message`` says why, so a slider never breaks the explorer.
+    state's ``ok`` is False and ``message`` says why, so moving a control never breaks the explorer.
 
     Parameters
     ----------
@@ -114,7 +134,7 @@ def explorer_state(
             fn, x, kernel_size, stride, padding, dilation, ceil_mode, 0
         )
     except ValueError as err:
-        message = str(err).removeprefix(f"{fn}: ")
+        message = _too_small(x, kernel_size, padding, dilation) or str(err).removeprefix(f"{fn}: ")
         c = Canvas()
         c.grid("x", 20, 44, [[num(v) for v in row] for row in x], title="input")
         c.text(0, c.height + 24, "No output: " + message[:110], "lg")
@@ -129,10 +149,6 @@ def explorer_state(
         _formula("W", SIZE, win.kernel[1], win.stride[1], win.padding[1], win.dilation[1],
                  win.ceil_mode, wo),
     ]  # fmt: skip
-    if ceil_mode and any(
-        (o - 1) * s >= SIZE + p for o, s, p in zip((ho + 1, wo + 1), win.stride, win.padding)
-    ):
-        formula.append("(ceil_mode drops a last window that would start in the right padding)")
     ones = np.ones((1, ho, wo))
     if tie_rule == "first":
         grad = F.max_pool2d_backward(ones, idx[None], (1, *x.shape))[0]
@@ -252,7 +268,7 @@ def explorer(
     """The pooling explorer: controls for max pooling's parameters and what they change.
 
     In the browser (JupyterLite, ``sys.platform == "emscripten"``) with ipywidgets, an
-    interactive UI: sliders for kernel, stride, padding and dilation, a ceil_mode checkbox,
+    interactive UI: dropdowns for kernel, stride, padding and dilation, a ceil_mode checkbox,
     dropdowns for the tie rule and the input, and a drawing plus lines of text (``output size:
     3 x 3``, the gradient total and the winners' indices) redrawn from :func:`explorer_state`
     on every change. Elsewhere, or with ``interactive=False``, a static drawing of the given
@@ -291,13 +307,18 @@ def explorer(
     from ..ties import RULES
 
     style = {"description_width": "initial"}
+
+    # Dropdowns, not sliders: a <select> steps with the arrow keys and reads its value out;
+    # ipywidgets' slider handle ignored the arrow keys in the in-browser copy (JupyterLite).
+    def choice(value, low, high, label):
+        return W.Dropdown(options=list(range(low, high + 1)), value=value, description=label,
+                          style=style)  # fmt: skip
+
     controls = {
-        "kernel_size": W.IntSlider(value=kernel_size, min=1, max=4, description="kernel size",
-                                   style=style),
-        "stride": W.IntSlider(value=stride, min=1, max=4, description="stride", style=style),
-        "padding": W.IntSlider(value=padding, min=0, max=2, description="padding", style=style),
-        "dilation": W.IntSlider(value=dilation, min=1, max=3, description="dilation",
-                                style=style),
+        "kernel_size": choice(kernel_size, 1, 4, "kernel size"),
+        "stride": choice(stride, 1, 4, "stride"),
+        "padding": choice(padding, 0, 2, "padding"),
+        "dilation": choice(dilation, 1, 3, "dilation"),
         "ceil_mode": W.Checkbox(value=ceil_mode, description="ceil_mode", indent=False),
         "tie_rule": W.Dropdown(options=RULES, value=tie_rule, description="tie rule",
                                style=style),
