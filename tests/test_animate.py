@@ -282,4 +282,4 @@ def test_the_explorer_says_why_no_window_fits():
 
     state = explorer_state(kernel_size=4, dilation=3)
     assert not state["ok"] and state["output_size"] is None
-    assert "spans 3·(4 − 1) + 1 = 10 inputs, more than the 6 + 2·0 = 6" in state["message"]
+    assert "spans 3·(4 \u2212 1) + 1 = 10 inputs, more than the 6 + 2·0 = 6" in state["message"]
