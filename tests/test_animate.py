@@ -283,3 +283,19 @@ def test_the_explorer_says_why_no_window_fits():
     state = explorer_state(kernel_size=4, dilation=3)
     assert not state["ok"] and state["output_size"] is None
     assert "spans 3·(4 \u2212 1) + 1 = 10 inputs, more than the 6 + 2·0 = 6" in state["message"]
+
+
+def test_animate_ties_refuses_a_window_without_a_tie():
+    from pooling_lab.plots import animate_ties
+
+    with pytest.raises(ValueError, match="window must have a tied maximum"):
+        animate_ties(np.array([[1.0, 2.0], [3.0, 4.0]]))
+
+
+def test_backward_captions_name_a_tie_at_the_winner():
+    from pooling_lab.plots import animate_backward
+
+    x = np.array([[2.0, 2.0], [0.0, 1.0]])
+    captions = animate_backward(x, np.ones((1, 1)), 2).captions
+    assert "the first in row-major order of 2 tied maxima" in captions[1]
+    assert "1 input won windows" in captions[-1] and "the other 3 inputs" in captions[-1]

@@ -17,7 +17,6 @@ import numpy as np
 from .. import functional as F
 from .._params import make_window
 from ._svg import (
-    DOT,
     MAX_FRAMES,
     MINUS,
     TIMES,
@@ -121,6 +120,11 @@ def _legend(canvas, y, items):
     canvas.extend(x, y + 24)
 
 
+def _count(n: int, noun: str) -> str:
+    """'1 window', '4 windows'."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def _wins(count) -> str:
     return "W" if count == 1 else f"W{TIMES}{count}"
 
@@ -198,7 +202,8 @@ def animate_forward(
     title = "output (window maxima)"
     c.grid("y", right + GAP, 44, blank, cls=empty, title=title)
     x2 = right + 2 * GAP + panel_width(wo, title)
-    c.grid("i", x2, 44, blank, cls=empty, title="indices (flat h" + DOT + "W + w)")
+    # in words, not h·W + w: the chapters keep W for weights (and the players use it for winners)
+    c.grid("i", x2, 44, blank, cls=empty, title=f"indices (row {TIMES} {x.shape[1]} + column)")
     _legend(c, c.height + 18, [("c win", "max", "this window's maximum"),
             ("c won", "W", "won a window"), ("c cw", "", "this window"),
             ("c pad", MINUS + "\u221e", "padding")])  # fmt: skip
@@ -261,8 +266,8 @@ def animate_forward(
     states.append(ov)
     shared = sorted(p for p, k in won.items() if k > 1)
     captions.append(
-        f"All {len(windows)} windows done: output {table(out)}, indices "
-        f"{table(idx)}. {len(won)} inputs won a window"
+        f"{_count(len(windows), 'window')} done: output {table(out)}, indices "
+        f"{table(idx)}. {_count(len(won), 'input')} won a window"
         + (f"; {len(shared)} of them won more than one (marked W{TIMES}k)." if shared else ".")
     )
     frames.append({"step": "done", "window": None, "output": out.tolist(),
@@ -397,9 +402,12 @@ def animate_backward(
         running[h, col] = after
         received.add((h, col))
         states.append(ov)
+        ties = sum(x[r, q] == x[h, col] for r in w["rows"] for q in w["cols"]
+                   if _kind(x, win, r, q) == "in")  # fmt: skip
+        tie = f", the first in row-major order of {ties} tied maxima" if ties > 1 else ""
         captions.append(
             f"Output gradient {num(amount)} at ({oh}, {ow}) goes to its window's winner, "
-            f"input ({h}, {col}) (value {num(x[h, col])}); {sentence}"
+            f"input ({h}, {col}) (value {num(x[h, col])}{tie}); {sentence}"
         )
         frames.append({"step": "window", "window": (oh, ow), "winner": (h, col),
                        "amount": amount, "before": before, "after": after,
@@ -412,10 +420,10 @@ def animate_backward(
     total_in, total_out = math.fsum(result.ravel()), math.fsum(g.ravel())
     shared = sorted(p for p, k in won.items() if k > 1)
     captions.append(
-        f"Done: this is max_pool2d_backward's result. {len(won)} inputs won windows and hold "
-        f"their gradients"
+        f"Done: this is max_pool2d_backward's result. {_count(len(won), 'input')} won windows "
+        f"and hold their gradients"
         + (f" (summed where a winner was shared, as at {shared[0]})" if shared else "")
-        + f"; the other {x.size - len(won)} inputs, the losers, stay 0. Total "
+        + f"; the other {_count(x.size - len(won), 'input')}, the losers, stay 0. Total "
         f"{num(total_in)} = sum of the output gradients {num(total_out)}: the backward pass "
         "conserves the gradient's total."
     )

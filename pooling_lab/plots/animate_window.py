@@ -68,7 +68,8 @@ def animate_ties(window: np.ndarray, grad: float = 1.0) -> Animation:
     Raises
     ------
     ValueError
-        If ``window`` is not 2-D or too large, or ``grad`` is not finite.
+        If ``window`` is not 2-D or too large, has a single maximum (the three rules then
+        agree), or ``grad`` is not finite.
     TypeError
         If ``window`` or ``grad`` is not real-valued.
 
@@ -90,6 +91,11 @@ def animate_ties(window: np.ndarray, grad: float = 1.0) -> Animation:
     top = window.max()
     tied = np.argwhere(window == top)
     t = len(tied)
+    if t < 2:  # the three rules agree on a single maximum: nothing to show
+        raise ValueError(
+            f"{fn}: window must have a tied maximum (at least two elements equal to its "
+            f"largest value), but its maximum {num(top)} occurs once"
+        )
     c = Canvas()
     _panels(c, window, RULES)
     _legend(c, c.height + 14, [("c tie", "=", "a tied maximum"), ("c nz", "g", "receives")])
@@ -104,7 +110,7 @@ def animate_ties(window: np.ndarray, grad: float = 1.0) -> Animation:
     ]
     first = tuple(int(v) for v in tied[0])
     words = {
-        "first": f"first (PyTorch's rule): all of g = {num(g)} goes to the first maximum in "
+        "first": f"first (PyTorch's CPU rule): all of g = {num(g)} goes to the first maximum in "
         f"row-major order, {first}; the others get 0.",
         "split": f"split: each of the {t} tied maxima gets g/{t} = {num(g / t)}. Also a valid "
         "gradient.",
@@ -199,8 +205,12 @@ def animate_family(
     c = Canvas()
     titles = ("max", "average", f"log-sum-exp, T = {num(temps[0])}")
     _panels(c, window, titles, bars=True)
-    _legend(c, c.height + 14, [("c win", "max", "the maximum"), ("c nz", "", "receives"),
+    y = c.height + 14
+    _legend(c, y, [("c win", "max", "the maximum"), ("c nz", "", "receives"),
             ("c", "", "bar: share of g")])  # fmt: skip
+    # the third swatch holds a bar, as the cells do (its x: after the first two items)
+    bar_x = sum(40 + 6.6 * len(label) for label in ("the maximum", "receives"))
+    c.add("rect", {"x": bar_x + 3, "y": y + 16, "width": 11, "height": 3, "class": "bar"})
     x = window[None]
     gout = np.full((1, 1, 1), g)
     _, idx = F.max_pool2d(x, window.shape, return_indices=True)

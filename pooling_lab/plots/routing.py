@@ -89,8 +89,16 @@ def gradient_routing(
             linewidth=1.2,
             shrinkA=8,
             shrinkB=8,
+            mutation_scale=14,  # arrowheads big enough to see
         )
         right.add_artist(arrow)
+    # The arrows are drawn with the right panel, after the middle one, so they would cross the
+    # middle panel's numbers: draw those numbers again on top (figure texts come after every
+    # panel), on white labels.
+    label = {"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none"}
+    for (oh, ow), value in np.ndenumerate(g):
+        left.figure.text(ow, oh, _fmt(value), transform=left.transData, ha="center",
+                         va="center", fontsize=11, bbox=label)  # fmt: skip
     return values, left, right
 
 
