@@ -185,6 +185,16 @@ def _anchor_exists(target: Path, fragment: str) -> bool:
     return f'id="{fragment}"' in html or f'name="{fragment}"' in html
 
 
+BUTTON_REPORT = """() => [...document.querySelectorAll('a.lite-launch-button')].map(a => ({
+  href: a.href, text: a.textContent.trim(),
+  visible: a.getBoundingClientRect().height > 0,
+  underTitle: a.parentElement === document.querySelector('section > h1').nextElementSibling,
+}))"""
+
+# What each page's "Run in your browser" buttons were, by page (test_page_renders_in_chromium).
+BUTTONS: dict[str, list[dict]] = {}
+
+
 @pytest.mark.parametrize("path", PAGES)
 def test_page_renders_in_chromium(browser, site, path):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -204,6 +214,9 @@ def test_page_renders_in_chromium(browser, site, path):
     response = page.goto(site + path, wait_until="load")
     assert response is not None and response.status == 200, f"{path}: HTTP status"
     report = page.evaluate(PAGE_REPORT)
+    # the launch button, read here so its test need not load the page again (a load with
+    # MathJax and its enrichment costs a second or more per page)
+    BUTTONS[path.removesuffix(".html")] = page.evaluate(BUTTON_REPORT)
     SHOTS.mkdir(parents=True, exist_ok=True)
     shot = str(SHOTS / path.replace("/", "__"))
     # The top of the page only: full-page captures took about 20 s for the whole book.
@@ -246,20 +259,11 @@ def test_page_renders_in_chromium(browser, site, path):
             assert _anchor_exists(target, unquote(parts.fragment)), f"{path}: no anchor {link}"
 
 
-BUTTON_REPORT = """() => [...document.querySelectorAll('a.lite-launch-button')].map(a => ({
-  href: a.href, text: a.textContent.trim(),
-  visible: a.getBoundingClientRect().height > 0,
-  underTitle: a.parentElement === document.querySelector('section > h1').nextElementSibling,
-}))"""
-
-
 @pytest.mark.parametrize("chapter", lite_stage.notebook_chapters())
-def test_run_in_browser_button_opens_this_chapter(browser, site, chapter):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.route("**/*", lambda r: r.continue_() if "127.0.0.1" in r.request.url else r.abort())
-    page.goto(site + chapter + ".html", wait_until="load")
-    buttons = page.evaluate(BUTTON_REPORT)
-    page.close()
+def test_run_in_browser_button_opens_this_chapter(site, chapter):
+    """The chapter's page, as test_page_renders_in_chromium loaded it, has its button."""
+    buttons = BUTTONS.get(chapter)
+    assert buttons is not None, f"{chapter}: its page was not loaded (see its page test)"
     assert len(buttons) == 1, f"{chapter}: expected one 'Run in your browser' button, got {buttons}"
     button = buttons[0]
     assert "Run in your browser" in button["text"] and button["visible"]
