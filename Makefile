@@ -32,10 +32,8 @@ $(BIN)/python:
 # book's in-browser copy (JupyterLite) there.
 # torch comes first and pinned (an unpinned torch pulls CUDA); see TORCH_INDEX above.
 test: venv
-	@# --no-compile: Python compiles only the modules the tests import, when they import them
-	@# (pip would byte-compile every file of every package first, about 10 s for torch alone).
-	$(BIN)/pip install --quiet --no-compile $(TORCH_FROM) torch==2.13.0
-	$(BIN)/pip install --quiet --no-compile -e ".[test,book,reference]"
+	$(BIN)/pip install --quiet $(TORCH_FROM) torch==2.13.0
+	$(BIN)/pip install --quiet -e ".[test,book,reference]"
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	@# Build matplotlib's font cache now, so its one-time notice never lands in a notebook.
