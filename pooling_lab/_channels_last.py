@@ -163,13 +163,8 @@ def max_pool(xl: np.ndarray, win: Window, batched: bool = True) -> MaxPoolChanne
     out, winners = (_tiled.max_pool if plan.exact else _phases.max_pool)(xl, plan)
     if _phases.tie_order(xl.dtype) is None:
         _phases.restore_zero_signs(xl, out, winners, plan)
-    lowest = out.min() if out.size else None
-    if xl.dtype.kind == "f":
-        unusual = lowest is not None and not lowest > -np.inf
-    else:
-        unusual = lowest is not None and lowest == np.iinfo(xl.dtype).min
     fallback = None
-    if unusual:
+    if _core.has_unusual_windows(out):
         # NaN and all -inf windows have index rules only the ordinary path's slice version
         # implements; they are rare, so they pay for a copy to that layout.
         ordinary = np.ascontiguousarray(to_channels_first(xl)).reshape((-1,) + spatial)

@@ -145,6 +145,20 @@ class MaxPoolResult(NamedTuple):
         return _phases.max_pool_backward(grad, self.winners, self.plan)
 
 
+def has_unusual_windows(out: np.ndarray) -> bool:
+    """Whether a max-pool output holds a NaN or a window with nothing above -inf.
+
+    One reduction finds both: the minimum is NaN if any output is NaN (NaN propagates), and
+    -inf (or the integer minimum) if any window held nothing larger.
+    """
+    if not out.size:
+        return False
+    lowest = out.min()
+    if out.dtype.kind == "f":
+        return not lowest > -np.inf
+    return lowest == np.iinfo(out.dtype).min
+
+
 def max_pool(x: np.ndarray, win: Window) -> MaxPoolResult:
     """Max pooling of ``x`` (B, *spatial) with PyTorch's index rules."""
     spatial = x.shape[1:]
@@ -154,14 +168,7 @@ def max_pool(x: np.ndarray, win: Window) -> MaxPoolResult:
     out, winners = (_tiled.max_pool if plan.exact else _phases.max_pool)(x, plan)
     if _phases.tie_order(x.dtype) is None:
         _phases.restore_zero_signs(x, out, winners, plan)
-    # One reduction finds both unusual cases: the minimum is NaN if any output is NaN (NaN
-    # propagates), and -inf (or the integer minimum) if any window held nothing larger.
-    lowest = out.min() if out.size else None
-    if x.dtype.kind == "f":
-        unusual = lowest is not None and not lowest > -np.inf
-    else:
-        unusual = lowest is not None and lowest == np.iinfo(x.dtype).min
-    if unusual:
+    if has_unusual_windows(out):
         # A NaN must report the window's last NaN, and a window of -inf its first real
         # element (not the padding): the slice version implements both rules.
         out, index = max_pool_slices(x, win)
