@@ -120,6 +120,11 @@ def _legend(canvas, y, items):
     canvas.extend(x, y + 24)
 
 
+def _maxima(x, win, w, top) -> int:
+    """How many of window ``w``'s real inputs (not padding) equal its maximum ``top``."""
+    return sum(x[r, q] == top for r in w["rows"] for q in w["cols"] if _kind(x, win, r, q) == "in")
+
+
 def _count(n: int, noun: str) -> str:
     """'1 window', '4 windows'."""
     return f"{n} {noun}" + ("" if n == 1 else "s")
@@ -238,8 +243,7 @@ def animate_forward(
                 _set(c, ov, (grid, a, b, "v"), text=text)
         states.append(ov)
         value = x[h, col]
-        ties = sum(x[r, q] == value for r in w["rows"] for q in w["cols"]
-                   if _kind(x, win, r, q) == "in")  # fmt: skip
+        ties = _maxima(x, win, w, value)
         tie = (
             f" (tied with {ties - 1} other{'s' if ties > 2 else ''}; the first in row-major "
             "order wins)"
@@ -402,8 +406,7 @@ def animate_backward(
         running[h, col] = after
         received.add((h, col))
         states.append(ov)
-        ties = sum(x[r, q] == x[h, col] for r in w["rows"] for q in w["cols"]
-                   if _kind(x, win, r, q) == "in")  # fmt: skip
+        ties = _maxima(x, win, w, x[h, col])
         tie = f", the first in row-major order of {ties} tied maxima" if ties > 1 else ""
         captions.append(
             f"Output gradient {num(amount)} at ({oh}, {ow}) goes to its window's winner, "
