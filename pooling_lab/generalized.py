@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
 from . import _core
 from . import functional as F
-from ._params import check_array, check_float, make_window
+from ._params import Window, check_array, check_float, make_window
 from .layers import AvgPool2d, Layer, MaxPool2d
 
 __all__ = [
@@ -331,40 +332,74 @@ def _temperature(fn: str, temperature) -> float:
     return t
 
 
-def _lse(
-    fn, n, input, kernel_size, stride, padding, temperature, ceil_mode, mean, grad_output=None
-):
+class _LSESaved(NamedTuple):
+    """What the gradient of log-sum-exp pooling needs from its forward."""
+
+    buf: np.ndarray  # the input, folded to (B, *spatial) and padded with -inf
+    plain: np.ndarray  # the plain log-sum-exp per window (B, *out), before any mean offset
+    win: Window
+    temp: np.floating
+    input_shape: tuple[int, ...]
+
+
+def _lse_forward(fn, n, input, kernel_size, stride, padding, temperature, ceil_mode, mean):
+    """Checked log-sum-exp pooling: the output, and what its gradient needs (``_LSESaved``)."""
     t = _temperature(fn, temperature)
     if not isinstance(mean, bool | np.bool_):
         raise TypeError(f"{fn}: mean must be a bool, but got {type(mean).__name__}")
     win = make_window(fn, n, kernel_size, stride, padding, 1, ceil_mode)
     x = check_array(fn, "input", input, n, integers=False)
     xb = x.reshape((-1,) + x.shape[-n:])
-    peak = _core.max_pool(xb, win).output  # subtracting the max keeps exp from overflowing
-    buf = _core._padded(xb, win, peak.shape[1:], -np.inf)
+    out_size = win.output_size(xb.shape[1:])
+    buf = _core._padded(xb, win, out_size, -np.inf)
+    slices = list(_core._offset_slices(win, out_size))
+    # The window's maximum, subtracted so that exp cannot overflow. A running maximum over the
+    # window offsets is all it takes: only the value is needed, not where it came from.
+    peak = buf[slices[0]].copy()
+    for sl in slices[1:]:
+        np.maximum(peak, buf[sl], out=peak)
     temp = x.dtype.type(t)
     total = np.zeros(peak.shape, dtype=x.dtype)
-    for sl in _core._offset_slices(win, peak.shape[1:]):
+    for sl in slices:
         total += np.exp((buf[sl] - peak) / temp)
-    out = peak + temp * np.log(total)
-    if grad_output is None:
-        if mean:
-            # log-mean-exp: subtract T log(count), count = the window's input elements (padding
-            # adds exp(-inf) = 0 to the sum, so it is not counted in the mean either).
-            count = _core.avg_divisor(win, xb.shape[1:], peak.shape[1:], False)
-            out = out - temp * np.log(count).astype(x.dtype)
-        return out.reshape(x.shape[:-n] + peak.shape[1:])
+    plain = peak + temp * np.log(total)
+    out = plain
+    if mean:
+        # log-mean-exp: subtract T log(count), count = the window's input elements (padding
+        # adds exp(-inf) = 0 to the sum, so it is not counted in the mean either).
+        count = _core.avg_divisor(win, xb.shape[1:], out_size, False)
+        out = plain - temp * np.log(count).astype(x.dtype)
+    saved = _LSESaved(buf, plain, win, temp, x.shape)
+    return out.reshape(x.shape[:-n] + out_size), saved
+
+
+def _lse_backward(fn, grad_output, saved: _LSESaved) -> np.ndarray:
+    """The input gradient from the forward's ``saved``: each window's softmax times its
+    gradient. No exponential of the forward is computed again."""
+    n = len(saved.win.kernel)
     g = check_float(fn, "grad_output", grad_output)
-    if g.shape != x.shape[:-n] + out.shape[1:]:
+    plain = saved.plain
+    if g.shape != saved.input_shape[:-n] + plain.shape[1:]:
         raise ValueError(f"{fn}: grad_output must have the output's shape, but got {g.shape}")
-    g = g.reshape(out.shape)
-    grad = np.zeros(buf.shape, dtype=g.dtype)
-    for sl in _core._offset_slices(win, out.shape[1:]):
+    g = g.reshape(plain.shape)
+    grad = np.zeros(saved.buf.shape, dtype=g.dtype)
+    for sl in _core._offset_slices(saved.win, plain.shape[1:]):
         # the window's softmax weight of this element: exp((x - out) / T), with ``out`` the plain
         # log-sum-exp; the mean form's constant offset changes nothing here.
-        grad[sl] += g * np.exp((buf[sl] - out) / temp)
-    inner = (slice(None),) + tuple(slice(p, p + s) for p, s in zip(win.padding, x.shape[-n:]))
-    return grad[inner].reshape(x.shape)
+        grad[sl] += g * np.exp((saved.buf[sl] - plain) / saved.temp)
+    spatial = saved.input_shape[-n:]
+    inner = (slice(None),) + tuple(slice(p, p + s) for p, s in zip(saved.win.padding, spatial))
+    return grad[inner].reshape(saved.input_shape)
+
+
+def _lse(
+    fn, n, input, kernel_size, stride, padding, temperature, ceil_mode, mean, grad_output=None
+):
+    args = (input, kernel_size, stride, padding, temperature, ceil_mode, mean)
+    out, saved = _lse_forward(fn, n, *args)
+    if grad_output is None:
+        return out
+    return _lse_backward(fn, grad_output, saved)
 
 
 def lse_pool2d(
@@ -705,6 +740,17 @@ class LSEPool2d(_ValueLayer):
             raise TypeError(f"{name}: mean must be a bool, but got {type(mean).__name__}")
         make_window(name, self._n, kernel_size, stride, padding, 1, ceil_mode)
         self.args = (kernel_size, stride, padding, temperature, ceil_mode, mean)
+        self._lse_saved = None
+
+    def forward(self, x):
+        # Keeps the padded input and the plain log-sum-exp, so that backward computes only the
+        # softmax weights, not the whole forward again (as the functional backward must).
+        out, self._lse_saved = _lse_forward(type(self).__name__, self._n, x, *self.args)
+        return out
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        saved = self._saved("_lse_saved")
+        return _lse_backward(f"{type(self).__name__}.backward", grad_output, saved)
 
 
 class LSEPool1d(LSEPool2d):

@@ -126,6 +126,39 @@ def test_new_layers_pass_gradcheck(layer, shape):
     assert gradcheck(layer, x) < 1e-7
 
 
+@pytest.mark.parametrize("case", range(12))
+def test_lse_layer_equals_the_functional_pair_bit_for_bit(case):
+    """The layer keeps its forward's work for backward; the results must not change by it,
+    nor by the input changing after the forward."""
+    rng = np.random.default_rng(900 + case)
+    n = 1 + case % 2
+    cfg = random_config(rng, n, dilation=False, dtype=[np.float64, np.float32][case % 2])
+    x = cfg.pop("x")
+    del cfg["dilation"]
+    kw = dict(temperature=[1.0, 0.3, 2.0][case % 3], mean=case % 4 >= 2)
+    layer = (pl.LSEPool1d if n == 1 else pl.LSEPool2d)(**cfg, **kw)
+    fn, bw = (
+        (G.lse_pool1d, G.lse_pool1d_backward) if n == 1 else (G.lse_pool2d, G.lse_pool2d_backward)
+    )
+    out = layer.forward(x)
+    kept = x.copy()
+    x += 100.0  # the layer must have kept its own copy of what it needs
+    g = rng.standard_normal(out.shape).astype(x.dtype)
+    grad = layer.backward(g)
+    np.testing.assert_array_equal(out, fn(kept, **cfg, **kw))
+    np.testing.assert_array_equal(grad, bw(g, kept, **cfg, **kw))
+    assert out.dtype == grad.dtype == x.dtype
+
+
+def test_lse_layer_backward_needs_a_forward_and_a_gradient_of_the_output_shape():
+    layer = pl.LSEPool2d(2)
+    with pytest.raises(RuntimeError, match=r"LSEPool2d\.backward was called before forward"):
+        layer.backward(np.ones((1, 1, 1)))
+    layer.forward(np.zeros((1, 4, 4)))
+    with pytest.raises(ValueError, match=r"LSEPool2d\.backward: grad_output must have the output"):
+        layer.backward(np.ones((1, 1, 1)))
+
+
 def test_lse_tends_to_max_pooling_and_its_gradient_to_the_winner():
     x = tie_free((1, 2, 6, 6), seed=5)
     g = np.random.default_rng(5).standard_normal((1, 2, 3, 3))
