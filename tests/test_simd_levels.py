@@ -6,7 +6,10 @@ The suite's own nbval run covers the machine's top level; this file covers each 
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 import simd_levels
@@ -27,6 +30,50 @@ def test_every_notebook_runs_at_a_lower_level():
     for level in LEVELS:
         left_out = set(simd_levels.notebooks("baseline")) - set(simd_levels.notebooks(level))
         assert {p.name for p in left_out} <= set(simd_levels.ONE_LEVEL_ONLY)
+
+
+def test_skipping_figures_drops_only_what_nbval_does_not_compare(tmp_path):
+    """The runs draw no PNGs (simd_levels.PNG_OFF). That is sound only while nbval does not
+    compare image/png and a figure keeps its compared text/plain output: a notebook stored
+    with a drawn figure must pass nbval in such a run, and its figure output must be there."""
+    nbformat = pytest.importorskip("nbformat")
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook()
+    code = "import matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.show()"
+    nb.cells = [nbformat.v4.new_code_cell(code)]
+    NotebookClient(nb, kernel_name="python3", timeout=120).execute()
+    (figure,) = nb.cells[0].outputs
+    assert {"image/png", "text/plain"} <= set(figure.data)  # stored as the book stores them
+    path = tmp_path / "figure.ipynb"
+    nbformat.write(nb, path)
+    command = simd_levels.nbval_command("baseline")
+    run = subprocess.run(
+        [*command[: -len(simd_levels.notebooks("baseline"))], str(path)],
+        env={**os.environ, "IPYTHONDIR": str(simd_levels.ipython_dir())},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stdout[-3000:]
+    # and in such a run the figure is not drawn: its output is the text part alone
+    keys = subprocess.run(
+        [sys.executable, "-c", SHOW_FIGURE_KEYS, str(path)],
+        env={**os.environ, "IPYTHONDIR": str(simd_levels.ipython_dir())},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert keys.stdout.split() == ["text/plain"], keys.stdout + keys.stderr
+
+
+SHOW_FIGURE_KEYS = """
+import sys, nbformat
+from nbclient import NotebookClient
+nb = nbformat.read(sys.argv[1], as_version=4)
+NotebookClient(nb, kernel_name="python3", timeout=120).execute()
+print(*sorted(nb.cells[0].outputs[0].data))
+"""
 
 
 @pytest.mark.parametrize("level", list(LEVELS))
