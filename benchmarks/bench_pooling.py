@@ -48,6 +48,11 @@ process CPU time for PyTorch, which may compute on several threads):
   functional path's by ``np.add.at``, with its block-by-block range check of the indices),
   the functional path's int64 indices, and their range check in one separate pass (what the
   functional backward did before it checked block by block).
+- ``copy_indices``, ``forward_passes`` (max): two lower bounds (``floor_steps``). The first
+  is the least traffic PyTorch's int64 indices add (an int64 array of the output's size,
+  copied: 8 bytes read and 8 written per output); the second the arithmetic alone of the
+  layer's forward (per window offset after the first, its four passes over every output, on
+  cache-resident buffers, with no input loaded and no result stored).
 - ``forward_step1_slices``, ``forward_step2_phases``, ``forward_sliding_window_view``,
   ``forward_pooling_lab`` (max, 2-D): forward passes alone, the chapter's Step 1 and Step 2,
   NumPy's ``sliding_window_view``, and pooling_lab's layer (``pooling_ablation``).
@@ -79,6 +84,8 @@ process CPU time for PyTorch, which may compute on several threads):
     way (``{"rounds", "wall", "cpu"}``): ``functional_extra_ms`` (indices_int64 +
     scatter_functional - scatter_layer: the int64 indices, their check, which is part of the
     functional scatter, and that scatter's extra cost), ``functional_minus_layer_ms``,
+    ``functional_floor_over_layer`` (and ``..._channels_last``: (layer + copy_indices) / layer,
+    the least functional/layer ratio the int64 indices allow),
     ``achieved_gb_per_s`` (the minimal traffic of forward + backward: input and output, each
     read or written once in each direction, over pooling_lab's time), ``copy_gb_per_s``
     (2 x the input's bytes over copy_input's time), ``achieved_over_copy`` (their ratio),
@@ -149,7 +156,7 @@ from pooling_timing import (  # noqa: E402
 
 import pooling_lab as pl  # noqa: E402
 import pooling_lab.functional as F  # noqa: E402
-from pooling_lab import _core  # noqa: E402
+from pooling_lab import _core, _phases  # noqa: E402
 from pooling_lab._params import check_indices  # noqa: E402
 from pooling_lab.layers import _MaxPoolNd  # noqa: E402
 
@@ -196,6 +203,9 @@ COMPARISONS = [
     "scatter_add_at/repeat_check+scatter_assign",
     "scatter_functional/scatter_layer",
     "copy_input/pooling_lab",
+    "forward_passes/min(torch_1_thread,torch_channels_last_1_thread)",
+    "forward_passes/forward_pooling_lab",
+    "forward_passes/pooling_lab",
     "forward_step1_slices/forward_step2_phases",
     "forward_step2_phases/forward_pooling_lab",
     "forward_step1_slices/forward_pooling_lab",
@@ -284,6 +294,48 @@ def scatter_steps(x, g, k, s, p):
         return np.count_nonzero(marks) != flat.size
 
     return {"scatter_add_at": add_at, "scatter_assign": assign, "repeat_check": repeat_check}
+
+
+def floor_steps(x, g, k, s, p):
+    """Two lower bounds, measured.
+
+    ``copy_indices``: ``np.copyto`` of an int64 array of the output's size into another,
+    preallocated: 8 bytes read and 8 written per output, the least traffic that PyTorch's
+    int64 indices add to the layer's work (the forward writes them, the backward reads them).
+
+    ``forward_passes``: the arithmetic of the layer's forward and nothing else. Per window
+    offset after the first, the four passes pooling_lab makes (``np.greater`` into a bool
+    buffer, ``np.maximum`` into the running maxima, and two one-byte passes that keep the
+    winner's code), over every output, a cache-sized block at a time, on buffers that stay in
+    cache and are never loaded from the input or stored to the result.
+    """
+    n = x.ndim - 2
+    outputs, offsets = g.size, k**n
+    src, dst = np.arange(outputs, dtype=np.int64), np.empty(outputs, dtype=np.int64)
+
+    def copy_indices():
+        np.copyto(dst, src)
+
+    block = min(outputs, _phases.BLOCK_ELEMENTS)
+    rng = np.random.default_rng(0)
+    values = rng.standard_normal(block).astype(x.dtype)
+    best = rng.standard_normal(block).astype(x.dtype)
+    larger = np.empty(block, dtype=bool)
+    scaled, winner = np.empty(block, np.uint8), np.zeros(block, np.uint8)
+    larger_as_int = larger.view(np.uint8)
+    lengths = [min(block, outputs - start) for start in range(0, outputs, block)]
+
+    def forward_passes():
+        for m in lengths:
+            v, b, big = values[:m], best[:m], larger[:m]
+            sc, w, big_int = scaled[:m], winner[:m], larger_as_int[:m]
+            for code in range(1, offsets):
+                np.greater(v, b, out=big)
+                np.maximum(b, v, out=b)
+                np.multiply(big_int, code, out=sc)
+                np.maximum(w, sc, out=w)
+
+    return {"copy_indices": copy_indices, "forward_passes": forward_passes}
 
 
 def index_steps(x, k, s, p):
@@ -397,6 +449,7 @@ def measure(torch, config, rng, args, kinds) -> dict:
             numpy_runs.update(scatter_steps(x, g, k, s, p))
             numpy_runs.update(index_steps(x, k, s, p))
             numpy_runs.update(blocked_scatter_steps(x, g, k, s, p))
+            numpy_runs.update(floor_steps(x, g, k, s, p))
             if n == 2:
                 numpy_runs.update(forward_steps(x, k, s, p))
         steps = {
@@ -428,6 +481,16 @@ def measure(torch, config, rng, args, kinds) -> dict:
                 ),
                 "functional_minus_layer_ms": per_round(
                     rounds, ["pooling_lab_functional", "pooling_lab"], lambda a, b: (a - b) / 1e3
+                ),
+                # the lowest functional/layer ratio PyTorch's int64 indices allow: the layer's
+                # time plus the least traffic they add, over the layer's time
+                "functional_floor_over_layer": per_round(
+                    rounds, ["pooling_lab", "copy_indices"], lambda a, b: (a + b) / a
+                ),
+                "functional_floor_over_layer_channels_last": per_round(
+                    rounds,
+                    ["pooling_lab_channels_last", "copy_indices"],
+                    lambda a, b: (a + b) / a,
                 ),
                 # bytes / µs / 1e3 = GB/s
                 "achieved_gb_per_s": per_round(

@@ -357,9 +357,22 @@ def test_benchmark_runs_on_tiny_shapes(tmp_path):
             "pooling_lab_functional_channels_last/pooling_lab_channels_last",
         ):
             assert key in mx["paired"]
+        # the floors: (layer + copy of the int64 indices) / layer, from the same rounds
+        rounds = mx["raw"]
+        floor = [
+            (a + b) / a
+            for a, b in zip(rounds["cpu_us"]["pooling_lab"], rounds["cpu_us"]["copy_indices"])
+            if a is not None and b is not None
+        ]
+        assert mx["per_round"]["functional_floor_over_layer"]["cpu"]["median"] == pytest.approx(
+            statistics.median(floor), rel=1e-3
+        )
+        assert all(f > 1 for f in floor)
         assert set(mx["per_round"]) == {
             "functional_extra_ms",
             "functional_minus_layer_ms",
+            "functional_floor_over_layer",
+            "functional_floor_over_layer_channels_last",
             "achieved_gb_per_s",
             "copy_gb_per_s",
             "achieved_over_copy",
@@ -368,12 +381,14 @@ def test_benchmark_runs_on_tiny_shapes(tmp_path):
         if config in report["configs"]:  # the forward ablation, 2-D only
             assert "forward_step1_slices/forward_step2_phases" in mx["paired"]
             assert "forward_sliding_window_view/forward_pooling_lab" in mx["paired"]
+            assert "forward_passes/forward_pooling_lab" in mx["paired"]
         if has_torch:
             for key in (
                 "pooling_lab/torch_channels_last_1_thread",
                 "torch_default/torch_1_thread",
                 "pooling_lab_channels_last/torch_channels_last_1_thread",
                 BEST_OVER_BEST,
+                "forward_passes/min(torch_1_thread,torch_channels_last_1_thread)",
             ):
                 assert key in mx["paired"]
     five, one = report["reference"]["cases"]
