@@ -378,6 +378,9 @@ def _print_timings(results: dict) -> None:
             f"{setup:5.1f} {rest:6.1f}  "
             + (f"{slow['id']} {slow['seconds']:.1f} s" if slow else r.get("crash", ""))
         )
+        slow_cells = [f"{c['id']} {c['seconds']:.1f}" for c in cells if c["seconds"] >= 3]
+        if len(slow_cells) > 1:
+            print(f"[lite]   cells of 3 s or more: {', '.join(slow_cells)}")
 
 
 # ---------------------------------------------------------------------------------------------
