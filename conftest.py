@@ -16,11 +16,21 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 collect_ignore = [] if importlib.util.find_spec("matplotlib") else ["pooling_lab/plots"]
 
 
+LAST = ("tests/test_lite_browser.py", "tests/test_simd_levels.py")
+
+
 def pytest_collection_modifyitems(session, config, items):
-    """Check the SIMD-level runs last, so that the suite's own work overlaps with them."""
-    last = [item for item in items if item.nodeid.startswith("tests/test_simd_levels.py")]
-    if last:
-        items[:] = [item for item in items if item not in last] + last
+    """Check the in-browser runs and the SIMD-level runs last, in that order.
+
+    Both run in the background (the SIMD levels from the end of collection, the in-browser
+    runs from the moment the book's site is served), so that the rest of the suite overlaps
+    with them instead of waiting for them.
+    """
+    rank = {
+        item: next((i for i, f in enumerate(LAST) if item.nodeid.startswith(f)), -1)
+        for item in items
+    }
+    items.sort(key=rank.__getitem__)  # stable: each group keeps its order
 
 
 def pytest_collection_finish(session):

@@ -60,7 +60,7 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(scope="session")
-def site():
+def site(request, launch_options):
     """Build the book (and its in-browser site) once with -W, serve it on 127.0.0.1.
 
     Yields the base URL. The browser tests of the pages and of the in-browser notebooks share
@@ -86,7 +86,18 @@ def site():
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    # The chapters' in-browser runs take minutes of both cores: if any test of this session
+    # needs them, start them now, in the background, so that the tests before those (which
+    # come last) run beside them (tests/test_lite_browser.py).
+    lite = [
+        item.module
+        for item in request.session.items
+        if "lite_runs" in getattr(item, "fixturenames", ())
+    ]
+    if lite:
+        lite[0].start_runs(url, launch_options)
+    yield url
     server.shutdown()
 
 
