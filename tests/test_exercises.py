@@ -374,6 +374,28 @@ def test_output_size_drop_boundary_catches_the_padded_length():
     assert "L=3" in report.message
 
 
+def test_output_size_drop_boundary_against_the_unpadded_length_is_named():
+    """A drop test against L drops a last window that starts on a real element (at padded
+    position L, input element L - p): the hint must be about the drop test, not the '+ 1'."""
+
+    def drop_against_unpadded_length(L, k, s, p, d, ceil):  # L where PyTorch uses L + p
+        span = L + 2 * p - d * (k - 1) - 1
+        n = (-(-span // s) if ceil else span // s) + 1
+        if ceil and (n - 1) * s >= L:
+            n -= 1
+        return n
+
+    report = ex.check_output_size(drop_against_unpadded_length)
+    assert report.misconception == "ceil_drop_at_L"
+    assert "L=6" in report.message and "L + p" in report.hint
+
+    def ceil_without_plus_one(L, k, s, p, d, ceil):  # the "+ 1" forgotten in ceil_mode only
+        span = L + 2 * p - d * (k - 1) - 1
+        return -(-span // s) if ceil else span // s + 1
+
+    assert ex.check_output_size(ceil_without_plus_one).misconception == "off_by_one"
+
+
 def test_max_pool_forward_rounding_up_is_named():
     def rounded_up(x, k, s, p):
         padded = np.full((x.shape[0] + 2 * p, x.shape[1] + 2 * p), -np.inf, dtype=x.dtype)

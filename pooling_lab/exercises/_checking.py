@@ -73,6 +73,12 @@ MISCONCEPTIONS = {
         "ceil_mode keeps a window that starts in the right padding",
         "PyTorch drops the last window unless it starts inside the input or the left padding",
     ),
+    "ceil_drop_at_L": (
+        "ceil_mode drops a window that starts inside the input",
+        "in the padded input the real elements sit at positions p to L + p - 1, so the last "
+        "window goes only if it starts at or after L + p (in the right padding): compare its "
+        "start (n-1)*s with L + p, not with L",
+    ),
     "zero_padding": (
         "padding was filled with zeros",
         "max pooling pads with -inf: with zeros, a "

@@ -262,7 +262,15 @@ def check_output_size(fn: Callable) -> Report:
     ]:
         L, k, s, p, d, ceil = args
         right = np.array(_size(*args))
-        mistakes = {
+        mistakes = {}
+        if ceil and p:
+            # The drop test against L, not L + p: first, because at (6, 3, 3, 1) it gives the
+            # count a ceil_mode answer without the "+ 1" gives, and a learner who reaches that
+            # case has passed (5, 2, 2, 0), where that mistake would already have shown.
+            span = L + 2 * p - d * (k - 1) - 1
+            n = -(-span // s) + 1
+            mistakes["ceil_drop_at_L"] = np.array(n - 1 if (n - 1) * s >= L else n)
+        mistakes |= {
             "off_by_one": np.array((L + 2 * p - d * (k - 1) - 1) // s),
             "no_dilation": np.array(_size(L, k, s, p, 1, ceil)),
         }
