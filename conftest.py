@@ -16,26 +16,21 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 collect_ignore = [] if importlib.util.find_spec("matplotlib") else ["pooling_lab/plots"]
 
 
-# The book's browser tests first: they build and serve the site, and the in-browser runs, the
-# longest part of the suite, start from it; everything else then runs beside them.
-FIRST = ("tests/test_book_browser.py",)
 LAST = ("tests/test_lite_browser.py", "tests/test_simd_levels.py")
 
 
 def pytest_collection_modifyitems(session, config, items):
-    """Check the site's tests first, and the in-browser runs and the SIMD-level runs last.
+    """Check the in-browser runs and the SIMD-level runs last, in that order.
 
-    Both of the last run in the background (the SIMD levels from the end of collection, the
-    in-browser runs from the moment the book's site is served), so that the rest of the suite
-    overlaps with them instead of waiting for them.
+    Both run in the background (the SIMD levels from the end of collection, the in-browser
+    runs from the moment the book's site is served), so that the rest of the suite overlaps
+    with them instead of waiting for them.
     """
-
-    def rank(item) -> int:
-        if item.nodeid.startswith(FIRST):
-            return -1
-        return next((i for i, f in enumerate(LAST, 1) if item.nodeid.startswith(f)), 0)
-
-    items.sort(key=rank)  # stable: each group keeps its order
+    rank = {
+        item: next((i for i, f in enumerate(LAST) if item.nodeid.startswith(f)), -1)
+        for item in items
+    }
+    items.sort(key=rank.__getitem__)  # stable: each group keeps its order
 
 
 def pytest_collection_finish(session):
