@@ -721,8 +721,8 @@ class LSEPool2d(_ValueLayer):
     array([[[0.]]])
     """
 
-    _n, _fn = 2, staticmethod(lse_pool2d)
-    _bw = staticmethod(lse_pool2d_backward)
+    # forward and backward are its own (they keep the forward's work), so no _fn / _bw
+    _n = 2
     _arg_names = ("kernel_size", "stride", "padding", "temperature", "ceil_mode", "mean")
 
     def __init__(
@@ -762,8 +762,7 @@ class LSEPool1d(LSEPool2d):
         As in :func:`lse_pool1d`.
     """
 
-    _n, _fn = 1, staticmethod(lse_pool1d)
-    _bw = staticmethod(lse_pool1d_backward)
+    _n = 1
 
 
 class _GlobalPool2d(Layer):
