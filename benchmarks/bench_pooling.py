@@ -86,7 +86,8 @@ process CPU time for PyTorch, which may compute on several threads):
     scatter_functional - scatter_layer: the int64 indices, their check, which is part of the
     functional scatter, and that scatter's extra cost), ``functional_minus_layer_ms``,
     ``functional_floor_over_layer`` (and ``..._channels_last``: (layer + copy_indices) / layer,
-    the least functional/layer ratio the int64 indices allow),
+    an estimate, not a bound, of the functional/layer ratio if the int64 indices were the
+    functional path's only extra; the name is older than that reading),
     ``achieved_gb_per_s`` (the minimal traffic of forward + backward: input and output, each
     read or written once in each direction, over pooling_lab's time), ``copy_gb_per_s``
     (2 x the input's bytes over copy_input's time), ``achieved_over_copy`` (their ratio),

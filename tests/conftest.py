@@ -90,13 +90,16 @@ def site(request, launch_options):
     # The chapters' in-browser runs take minutes of both cores: if any test of this session
     # needs them, start them now, in the background, so that the tests before those (which
     # come last) run beside them (tests/test_lite_browser.py).
-    lite = [
-        item.module
-        for item in request.session.items
-        if "lite_runs" in getattr(item, "fixturenames", ())
-    ]
-    if lite:
-        lite[0].start_runs(url, launch_options)
+    lite = next(
+        (
+            item.module
+            for item in request.session.items
+            if "lite_runs" in getattr(item, "fixturenames", ())
+        ),
+        None,
+    )
+    if lite is not None:
+        lite.start_runs(url, launch_options)
     yield url
     server.shutdown()
 

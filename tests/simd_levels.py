@@ -100,13 +100,14 @@ def notebooks(level: str) -> list[Path]:
     return [p for p in every if p.name not in ONE_LEVEL_ONLY]
 
 
-def nbval_command(level: str) -> list[str]:
-    """pytest with nbval on the notebooks of ``level``, as the main run does (strict)."""
+def nbval_command(level: str, paths: list[Path] | None = None) -> list[str]:
+    """pytest with nbval on the notebooks of ``level`` (or on ``paths``), as the main run does
+    (strict)."""
     return [
         sys.executable,
         *("-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts="),
         *("--nbval", "--nbval-current-env", "-W", "ignore::DeprecationWarning"),
-        *(str(p) for p in notebooks(level)),
+        *(str(p) for p in (notebooks(level) if paths is None else paths)),
     ]
 
 
@@ -132,13 +133,14 @@ class LevelRuns:
 
     def _run_all(self) -> None:
         LOGS.mkdir(parents=True, exist_ok=True)
+        ipython = str(ipython_dir())
         for name, disabled in self.levels.items():
             if self._stopped:
                 break
             env = {
                 **os.environ,
                 "NPY_DISABLE_CPU_FEATURES": " ".join(disabled),
-                "IPYTHONDIR": str(ipython_dir()),
+                "IPYTHONDIR": ipython,
             }
             log_path = LOGS / f"{name}.log"
             try:

@@ -357,7 +357,7 @@ def test_benchmark_runs_on_tiny_shapes(tmp_path):
             "pooling_lab_functional_channels_last/pooling_lab_channels_last",
         ):
             assert key in mx["paired"]
-        # the floors: (layer + copy of the int64 indices) / layer, from the same rounds
+        # the estimate (layer + copy of the int64 indices) / layer, from the same rounds
         rounds = mx["raw"]
         floor = [
             (a + b) / a

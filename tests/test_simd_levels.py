@@ -47,10 +47,10 @@ def test_skipping_figures_drops_only_what_nbval_does_not_compare(tmp_path):
     assert {"image/png", "text/plain"} <= set(figure.data)  # stored as the book stores them
     path = tmp_path / "figure.ipynb"
     nbformat.write(nb, path)
-    command = simd_levels.nbval_command("baseline")
+    env = {**os.environ, "IPYTHONDIR": str(simd_levels.ipython_dir())}
     run = subprocess.run(
-        [*command[: -len(simd_levels.notebooks("baseline"))], str(path)],
-        env={**os.environ, "IPYTHONDIR": str(simd_levels.ipython_dir())},
+        simd_levels.nbval_command("baseline", [path]),
+        env=env,
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -59,7 +59,7 @@ def test_skipping_figures_drops_only_what_nbval_does_not_compare(tmp_path):
     # and in such a run the figure is not drawn: its output is the text part alone
     keys = subprocess.run(
         [sys.executable, "-c", SHOW_FIGURE_KEYS, str(path)],
-        env={**os.environ, "IPYTHONDIR": str(simd_levels.ipython_dir())},
+        env=env,
         capture_output=True,
         text=True,
         check=True,
