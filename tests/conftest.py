@@ -87,19 +87,21 @@ def site(request, launch_options):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.server_address[1]}/"
-    # The chapters' in-browser runs take minutes of both cores: if any test of this session
-    # needs them, start them now, in the background, so that the tests before those (which
-    # come last) run beside them (tests/test_lite_browser.py).
-    lite = next(
-        (
-            item.module
-            for item in request.session.items
-            if "lite_runs" in getattr(item, "fixturenames", ())
-        ),
-        None,
-    )
-    if lite is not None:
-        lite.start_runs(url, launch_options)
+    # The background jobs (the chapters' in-browser runs, minutes of both cores; the pages
+    # opened and read): for each that a test of this session needs, start it now, so that the
+    # tests before those (which come last) run beside it (tests/test_lite_browser.py,
+    # tests/test_book_browser.py).
+    for fixture in ("lite_runs", "page_runs"):
+        module = next(
+            (
+                item.module
+                for item in request.session.items
+                if fixture in getattr(item, "fixturenames", ())
+            ),
+            None,
+        )
+        if module is not None:
+            module.start_runs(url, launch_options)
     yield url
     server.shutdown()
 

@@ -1,9 +1,12 @@
-"""Input generators, and a measure of peak memory, shared by the pooling_lab tests."""
+"""Input generators, a measure of peak memory and a way to start the browser in the
+background, shared by the pooling_lab tests."""
 
 from __future__ import annotations
 
+import shutil
 import tracemalloc
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -80,3 +83,21 @@ def first_call_peak(run: Callable[[], object], limit: int, trials: int = 3) -> i
         if least <= limit:
             break
     return least
+
+
+def in_background(launch_options: dict, folder: Path) -> dict:
+    """Playwright's launch options with Chromium started at a lower priority (``nice``).
+
+    The browser jobs that run beside the suite's own thread (the page runs of
+    test_book_browser.py, the in-browser runs of test_lite_browser.py) yield the CPU to it: it
+    runs one thing at a time and was the last to finish, with one core idle for the last
+    minute. At a lower priority they take what it leaves, and both cores once it is done.
+    The wrapper script goes in ``folder``.
+    """
+    nice = shutil.which("nice")
+    if nice is None:
+        return launch_options
+    wrapper = folder / "chromium-nice"
+    wrapper.write_text(f'#!/bin/sh\nexec {nice} -n 10 "{launch_options["executable_path"]}" "$@"\n')
+    wrapper.chmod(0o755)
+    return {**launch_options, "executable_path": str(wrapper)}

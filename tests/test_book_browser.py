@@ -21,6 +21,9 @@ Accessibility (the README's "Accessibility" says why and how):
   toggle and a hidden code cell's toggle; Enter and Space open and close the toggles, Enter
   follows the button; every element Tab stops at shows a focus indicator.
 
+The pages are opened and read two at a time in a background thread, from the moment the site
+is served (``_PageRuns``); the tests, which come near the end of the suite, check what it read.
+
 Needs Playwright (``pip install playwright``) and Debian's Chromium at /usr/bin/chromium
 (``apt-get install chromium``); never ``playwright install``. Without them the test skips, unless
 POOLING_LAB_REQUIRE_BROWSER=1 (set by .ci/run), where it fails instead.
@@ -28,16 +31,20 @@ POOLING_LAB_REQUIRE_BROWSER=1 (set by .ci/run), where it fails instead.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import re
 import sys
+import tempfile
+import threading
 import time
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
 import yaml
+from helpers import in_background
 
 pytestmark = pytest.mark.browser
 
@@ -191,44 +198,117 @@ BUTTON_REPORT = """() => [...document.querySelectorAll('a.lite-launch-button')].
   underTitle: a.parentElement === document.querySelector('section > h1').nextElementSibling,
 }))"""
 
-# What each page's "Run in your browser" buttons were, by page (test_page_renders_in_chromium).
-BUTTONS: dict[str, list[dict]] = {}
+
+async def _visit(browser, site: str, path: str) -> dict:
+    """Open one page as a reader would and gather what its test checks."""
+    page = await browser.new_page(viewport={"width": 1280, "height": 900})
+    record: dict = {"errors": [], "outside": []}
+    page.on("console", lambda m: record["errors"].append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: record["errors"].append(str(e)))
+
+    async def only_local(route):
+        # The book must work with no network: refuse, and record, any request elsewhere.
+        if urlsplit(route.request.url).hostname == "127.0.0.1":
+            await route.continue_()
+        else:
+            record["outside"].append(route.request.url)
+            await route.abort()
+
+    await page.route("**/*", only_local)
+    response = await page.goto(site + path, wait_until="load")
+    record["status"] = None if response is None else response.status
+    record["report"] = await page.evaluate(PAGE_REPORT)
+    # the launch button, read here so its test need not load the page again (a load with
+    # MathJax and its enrichment costs a second or more per page)
+    record["buttons"] = await page.evaluate(BUTTON_REPORT)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    # The top of the page only: full-page captures took about 20 s for the whole book.
+    await page.screenshot(path=str(SHOTS / path.replace("/", "__")) + ".png")
+    started = time.perf_counter()
+    await page.add_script_tag(content=_axe_source())
+    record["light"] = await page.evaluate(AXE_RUN, {"type": "tag", "values": AXE_TAGS})
+    await page.evaluate(TO_DARK)
+    record["dark"] = await page.evaluate(AXE_RUN, {"type": "rule", "values": AXE_COLOUR_RULES})
+    TIMES[f"axe {path}"] = time.perf_counter() - started
+    await page.close()
+    return record
+
+
+async def _visit_all(site: str, launch_options: dict) -> dict:
+    """Every page, two at a time, in one browser started at a lower priority."""
+    from playwright.async_api import async_playwright
+
+    records: dict[str, dict] = {}
+    queue = list(PAGES)
+    async with async_playwright() as p:
+        with tempfile.TemporaryDirectory(prefix="pooling-lab-pages-") as folder:
+            browser = await p.chromium.launch(**in_background(launch_options, Path(folder)))
+
+            async def lane():
+                while queue:
+                    path = queue.pop(0)
+                    try:
+                        records[path] = await _visit(browser, site, path)
+                    except Exception as err:  # reported by that page's test
+                        records[path] = {"crash": f"{type(err).__name__}: {err}"}
+
+            await asyncio.gather(lane(), lane())
+            await browser.close()
+    return records
+
+
+class _PageRuns:
+    """Every page opened and read in a background thread (as the in-browser runs are, in
+    test_lite_browser.py): the ``site`` fixture starts it when the site is served, and the page
+    tests, which come near the end of the suite (conftest.py at the root), check what it read.
+    The suite's own thread, which runs one thing at a time, was the last to finish; opening
+    the pages beside it, two at a time, lets both cores work until the end."""
+
+    def __init__(self) -> None:
+        self.thread: threading.Thread | None = None
+        self.records: dict[str, dict] = {}
+        self.error: BaseException | None = None
+
+    def start(self, site: str, launch_options: dict) -> None:
+        if self.thread is not None:
+            return
+        _axe_source()  # a changed axe-core fails here, before any page
+
+        def target():
+            try:
+                self.records = asyncio.run(_visit_all(site, launch_options))
+            except BaseException as err:  # reported by the fixture, on pytest's thread
+                self.error = err
+
+        self.thread = threading.Thread(target=target, daemon=True)
+        self.thread.start()
+
+
+RUNS = _PageRuns()
+
+
+def start_runs(site: str, launch_options: dict) -> None:
+    """Start opening every page (once); the ``site`` fixture calls this."""
+    RUNS.start(site, launch_options)
+
+
+@pytest.fixture(scope="module")
+def page_runs(site, launch_options) -> dict[str, dict]:
+    """What every page showed, keyed by its path (the background run, waited for)."""
+    RUNS.start(site, launch_options)  # if the site fixture has not already
+    RUNS.thread.join()
+    if RUNS.error is not None:
+        raise RUNS.error
+    return RUNS.records
 
 
 @pytest.mark.parametrize("path", PAGES)
-def test_page_renders_in_chromium(browser, site, path):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    errors, outside = [], []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-
-    def only_local(route):
-        # The book must work with no network: refuse, and record, any request elsewhere.
-        if urlsplit(route.request.url).hostname == "127.0.0.1":
-            route.continue_()
-        else:
-            outside.append(route.request.url)
-            route.abort()
-
-    page.route("**/*", only_local)
-    response = page.goto(site + path, wait_until="load")
-    assert response is not None and response.status == 200, f"{path}: HTTP status"
-    report = page.evaluate(PAGE_REPORT)
-    # the launch button, read here so its test need not load the page again (a load with
-    # MathJax and its enrichment costs a second or more per page)
-    BUTTONS[path.removesuffix(".html")] = page.evaluate(BUTTON_REPORT)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    shot = str(SHOTS / path.replace("/", "__"))
-    # The top of the page only: full-page captures took about 20 s for the whole book.
-    page.screenshot(path=shot + ".png")
-    started = time.perf_counter()
-    page.add_script_tag(content=_axe_source())
-    light = page.evaluate(AXE_RUN, {"type": "tag", "values": AXE_TAGS})
-    page.evaluate(TO_DARK)
-    dark = page.evaluate(AXE_RUN, {"type": "rule", "values": AXE_COLOUR_RULES})
-    TIMES[f"axe {path}"] = time.perf_counter() - started
-    page.close()
-
+def test_page_renders_in_chromium(page_runs, path):
+    record = page_runs[path]
+    assert "crash" not in record, f"{path}: {record.get('crash')}"
+    errors, outside, report = record["errors"], record["outside"], record["report"]
+    light, dark = record["light"], record["dark"]
+    assert record["status"] == 200, f"{path}: HTTP status {record['status']}"
     assert not errors, f"{path}: JavaScript errors {errors}"
     assert not outside, f"{path}: requests that left the machine {outside}"
     assert not report["untypeset"], f"{path}: formulas MathJax did not typeset"
@@ -259,9 +339,9 @@ def test_page_renders_in_chromium(browser, site, path):
 
 
 @pytest.mark.parametrize("chapter", lite_stage.notebook_chapters())
-def test_run_in_browser_button_opens_this_chapter(site, chapter):
-    """The chapter's page, as test_page_renders_in_chromium loaded it, has its button."""
-    buttons = BUTTONS.get(chapter)
+def test_run_in_browser_button_opens_this_chapter(page_runs, chapter):
+    """The chapter's page, as the page runs loaded it, has its button."""
+    buttons = page_runs.get(f"{chapter}.html", {}).get("buttons")
     assert buttons is not None, f"{chapter}: its page was not loaded (see its page test)"
     assert len(buttons) == 1, f"{chapter}: expected one 'Run in your browser' button, got {buttons}"
     button = buttons[0]

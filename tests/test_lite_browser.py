@@ -49,6 +49,7 @@ from urllib.parse import urlsplit
 
 import nbformat
 import pytest
+from helpers import in_background
 from nbval.plugin import (
     coalesce_streams,
     find_comment_markers,
@@ -345,7 +346,9 @@ async def _run_everything(site: str, launch_options: dict) -> dict:
             # is not for 127.0.0.1; the listener records them.
             with tempfile.TemporaryDirectory(prefix="pooling-lab-lite-") as profile:
                 context = await p.chromium.launch_persistent_context(
-                    profile, viewport={"width": 1280, "height": 900}, **launch_options
+                    profile,
+                    viewport={"width": 1280, "height": 900},
+                    **in_background(launch_options, Path(profile)),
                 )
                 current: dict = {}
 
