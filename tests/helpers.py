@@ -3,9 +3,12 @@ background, shared by the pooling_lab tests."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
+import threading
+import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 
 import numpy as np
@@ -101,3 +104,42 @@ def in_background(launch_options: dict, folder: Path) -> dict:
     wrapper.write_text(f'#!/bin/sh\nexec {nice} -n 10 "{launch_options["executable_path"]}" "$@"\n')
     wrapper.chmod(0o755)
     return {**launch_options, "executable_path": str(wrapper)}
+
+
+class BackgroundJob:
+    """An asyncio job (Playwright's async API) run once, in a thread off pytest's.
+
+    The ``site`` fixture (tests/conftest.py) starts the browser jobs as soon as the site is
+    served, and the tests that use them come last in the suite (conftest.py at the root orders
+    them), so the rest of the suite runs beside them instead of after them. A daemon thread,
+    so that a suite stopped early does not wait for it; ``wait`` raises its error on pytest's
+    thread.
+    """
+
+    def __init__(self) -> None:
+        self.thread: threading.Thread | None = None
+        self.result = None
+        self.error: BaseException | None = None
+        self.started = 0.0
+
+    def start(self, job: Callable[[], Coroutine]) -> None:
+        """Run ``job()`` to completion in the background, unless it has been started."""
+        if self.thread is not None:
+            return
+
+        def target():
+            try:
+                self.result = asyncio.run(job())
+            except BaseException as err:  # raised again by wait(), on pytest's thread
+                self.error = err
+
+        self.started = time.monotonic()
+        self.thread = threading.Thread(target=target, daemon=True)
+        self.thread.start()
+
+    def wait(self):
+        """The job's result, once it has finished."""
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+        return self.result

@@ -22,7 +22,7 @@ Accessibility (the README's "Accessibility" says why and how):
   follows the button; every element Tab stops at shows a focus indicator.
 
 The pages are opened and read two at a time in a background thread, from the moment the site
-is served (``_PageRuns``); the tests, which come near the end of the suite, check what it read.
+is served (``RUNS``); the tests, which come near the end of the suite, check what it read.
 
 Needs Playwright (``pip install playwright``) and Debian's Chromium at /usr/bin/chromium
 (``apt-get install chromium``); never ``playwright install``. Without them the test skips, unless
@@ -37,14 +37,13 @@ import os
 import re
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
 import yaml
-from helpers import in_background
+from helpers import BackgroundJob, in_background
 
 pytestmark = pytest.mark.browser
 
@@ -199,7 +198,7 @@ BUTTON_REPORT = """() => [...document.querySelectorAll('a.lite-launch-button')].
 }))"""
 
 
-async def _visit(browser, site: str, path: str) -> dict:
+async def _visit(browser, site: str, path: str, axe: str) -> dict:
     """Open one page as a reader would and gather what its test checks."""
     page = await browser.new_page(viewport={"width": 1280, "height": 900})
     record: dict = {"errors": [], "outside": []}
@@ -225,7 +224,7 @@ async def _visit(browser, site: str, path: str) -> dict:
     # The top of the page only: full-page captures took about 20 s for the whole book.
     await page.screenshot(path=str(SHOTS / path.replace("/", "__")) + ".png")
     started = time.perf_counter()
-    await page.add_script_tag(content=_axe_source())
+    await page.add_script_tag(content=axe)
     record["light"] = await page.evaluate(AXE_RUN, {"type": "tag", "values": AXE_TAGS})
     await page.evaluate(TO_DARK)
     record["dark"] = await page.evaluate(AXE_RUN, {"type": "rule", "values": AXE_COLOUR_RULES})
@@ -240,6 +239,7 @@ async def _visit_all(site: str, launch_options: dict) -> dict:
 
     records: dict[str, dict] = {}
     queue = list(PAGES)
+    axe = _axe_source()  # a changed axe-core fails the page tests, before any page opens
     async with async_playwright() as p:
         with tempfile.TemporaryDirectory(prefix="pooling-lab-pages-") as folder:
             browser = await p.chromium.launch(**in_background(launch_options, Path(folder)))
@@ -248,7 +248,7 @@ async def _visit_all(site: str, launch_options: dict) -> dict:
                 while queue:
                     path = queue.pop(0)
                     try:
-                        records[path] = await _visit(browser, site, path)
+                        records[path] = await _visit(browser, site, path, axe)
                     except Exception as err:  # reported by that page's test
                         records[path] = {"crash": f"{type(err).__name__}: {err}"}
 
@@ -257,49 +257,23 @@ async def _visit_all(site: str, launch_options: dict) -> dict:
     return records
 
 
-class _PageRuns:
-    """Every page opened and read in a background thread (as the in-browser runs are, in
-    test_lite_browser.py): the ``site`` fixture starts it when the site is served, and the page
-    tests, which come near the end of the suite (conftest.py at the root), check what it read.
-    The suite's own thread, which runs one thing at a time, was the last to finish; opening
-    the pages beside it, two at a time, lets both cores work until the end."""
-
-    def __init__(self) -> None:
-        self.thread: threading.Thread | None = None
-        self.records: dict[str, dict] = {}
-        self.error: BaseException | None = None
-
-    def start(self, site: str, launch_options: dict) -> None:
-        if self.thread is not None:
-            return
-        _axe_source()  # a changed axe-core fails here, before any page
-
-        def target():
-            try:
-                self.records = asyncio.run(_visit_all(site, launch_options))
-            except BaseException as err:  # reported by the fixture, on pytest's thread
-                self.error = err
-
-        self.thread = threading.Thread(target=target, daemon=True)
-        self.thread.start()
-
-
-RUNS = _PageRuns()
+# Every page opened and read in the background, two at a time, from the moment the site is
+# served; the page tests, near the end of the suite, check what it read. The suite's own
+# thread, which runs one thing at a time, was the last to finish when it opened the pages
+# itself; beside it, they let both cores work until the end.
+RUNS = BackgroundJob()
 
 
 def start_runs(site: str, launch_options: dict) -> None:
     """Start opening every page (once); the ``site`` fixture calls this."""
-    RUNS.start(site, launch_options)
+    RUNS.start(lambda: _visit_all(site, launch_options))
 
 
 @pytest.fixture(scope="module")
 def page_runs(site, launch_options) -> dict[str, dict]:
     """What every page showed, keyed by its path (the background run, waited for)."""
-    RUNS.start(site, launch_options)  # if the site fixture has not already
-    RUNS.thread.join()
-    if RUNS.error is not None:
-        raise RUNS.error
-    return RUNS.records
+    start_runs(site, launch_options)  # if the site fixture has not already
+    return RUNS.wait()
 
 
 @pytest.mark.parametrize("path", PAGES)

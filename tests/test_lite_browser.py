@@ -41,7 +41,6 @@ import os
 import re
 import sys
 import tempfile
-import threading
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -49,7 +48,7 @@ from urllib.parse import urlsplit
 
 import nbformat
 import pytest
-from helpers import in_background
+from helpers import BackgroundJob, in_background
 from nbval.plugin import (
     coalesce_streams,
     find_comment_markers,
@@ -377,60 +376,30 @@ async def _run_everything(site: str, launch_options: dict) -> dict:
     return results
 
 
-class _Runs:
-    """The in-browser runs of every chapter, in a background thread.
-
-    They take minutes of both cores. The ``site`` fixture (tests/conftest.py) starts them as
-    soon as the site is served, and the tests that use them come last in the suite (conftest.py
-    at the root orders them), so the rest of the suite runs beside them instead of after them.
-    """
-
-    def __init__(self) -> None:
-        self.thread: threading.Thread | None = None
-        self.results: dict = {}
-        self.error: BaseException | None = None
-        self.started = 0.0
-
-    def start(self, site: str, launch_options: dict) -> None:
-        if self.thread is not None:
-            return
-        # each chapter's notebook as it is now: the site was built from it just before
-        self.results["_stored"] = {c: _read_stored(c) for c in CHAPTERS}
-        _exercises()
-
-        def target():
-            try:
-                self.results.update(asyncio.run(_run_everything(site, launch_options)))
-            except BaseException as err:  # reported by the fixture, on pytest's thread
-                self.error = err
-
-        self.started = time.monotonic()
-        # Playwright's async API, off pytest's thread; a daemon, so that a suite stopped early
-        # does not wait for it
-        self.thread = threading.Thread(target=target, daemon=True)
-        self.thread.start()
-
-
-RUNS = _Runs()
+# The in-browser runs of every chapter: minutes of both cores, in the background.
+RUNS = BackgroundJob()
+# Each chapter's notebook as it was when the runs began (the site was built from it just
+# before), for the comparison of outputs.
+STORED: dict[str, nbformat.NotebookNode] = {}
 
 
 def start_runs(site: str, launch_options: dict) -> None:
     """Start every chapter's in-browser run (once); the ``site`` fixture calls this."""
-    RUNS.start(site, launch_options)
+    if RUNS.thread is None:
+        STORED.update({c: _read_stored(c) for c in CHAPTERS})
+        _exercises()
+    RUNS.start(lambda: _run_everything(site, launch_options))
 
 
 @pytest.fixture(scope="module")
 def lite_runs(site, launch_options):
     """Every chapter run in the browser (two at a time), keyed by chapter.
 
-    ``results["_stored"]`` holds each chapter's notebook as it was when the runs began (the
-    site was built from it just before), for the comparison of outputs.
+    ``results["_stored"]`` holds each chapter's notebook as it was when the runs began.
     """
-    RUNS.start(site, launch_options)  # if the site fixture has not already
-    RUNS.thread.join()
-    if RUNS.error is not None:
-        raise RUNS.error
-    results = RUNS.results
+    start_runs(site, launch_options)  # if the site fixture has not already
+    results = RUNS.wait()
+    results["_stored"] = STORED
     results["_seconds"] = time.monotonic() - RUNS.started
     print(f"[lite] ran {len(CHAPTERS)} notebooks in the browser in {results['_seconds']:.0f} s")
     _print_timings(results)
