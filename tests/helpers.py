@@ -4,6 +4,7 @@ background, shared by the pooling_lab tests."""
 from __future__ import annotations
 
 import asyncio
+import shlex
 import shutil
 import threading
 import time
@@ -66,9 +67,9 @@ def random_config(
 def first_call_peak(run: Callable[[], object], limit: int, trials: int = 3) -> int:
     """Peak bytes traced while ``run()`` works on a fresh plan (the plan cache cleared first).
 
-    tracemalloc counts the allocations of every thread, and in the suite the in-browser runs
-    work on a thread of their own meanwhile (tests/test_lite_browser.py): another thread can
-    only add to a peak. So a trial over ``limit`` is run again, up to ``trials`` times in all,
+    tracemalloc counts the allocations of every thread, and in the suite the browser jobs work
+    on threads of their own meanwhile (``BackgroundJob``): another thread can only add to a
+    peak. So a trial over ``limit`` is run again, up to ``trials`` times in all,
     and the least peak counts.
     """
     from pooling_lab import _phases
@@ -88,20 +89,22 @@ def first_call_peak(run: Callable[[], object], limit: int, trials: int = 3) -> i
     return least
 
 
-def in_background(launch_options: dict, folder: Path) -> dict:
-    """Playwright's launch options with Chromium started at a lower priority (``nice``).
+# The prefix that starts a background job's process at a lower priority, so that it yields the
+# CPU to the suite's own thread, which runs one thing at a time and, when it was the last to
+# finish, left one core idle for the last minute (root conftest.py); the jobs take what it
+# leaves, and both cores once it is done. Empty where there is no ``nice``.
+LOWER_PRIORITY = [nice, "-n", "10"] if (nice := shutil.which("nice")) else []
 
-    The browser jobs that run beside the suite's own thread (the page runs of
-    test_book_browser.py, the in-browser runs of test_lite_browser.py) yield the CPU to it: it
-    runs one thing at a time and was the last to finish, with one core idle for the last
-    minute. At a lower priority they take what it leaves, and both cores once it is done.
-    The wrapper script goes in ``folder``.
-    """
-    nice = shutil.which("nice")
-    if nice is None:
+
+def in_background(launch_options: dict, folder: Path) -> dict:
+    """Playwright's launch options with Chromium started at LOWER_PRIORITY (the page runs of
+    test_book_browser.py, the in-browser runs of test_lite_browser.py). The wrapper script
+    goes in ``folder``."""
+    if not LOWER_PRIORITY:
         return launch_options
     wrapper = folder / "chromium-nice"
-    wrapper.write_text(f'#!/bin/sh\nexec {nice} -n 10 "{launch_options["executable_path"]}" "$@"\n')
+    command = shlex.join([*LOWER_PRIORITY, launch_options["executable_path"]])
+    wrapper.write_text(f'#!/bin/sh\nexec {command} "$@"\n')
     wrapper.chmod(0o755)
     return {**launch_options, "executable_path": str(wrapper)}
 

@@ -20,11 +20,12 @@ own run at the top level does. It saves about a quarter of each level's time.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import threading
 from pathlib import Path
+
+from helpers import LOWER_PRIORITY
 
 ROOT = Path(__file__).resolve().parents[1]
 LOGS = ROOT / "_build" / "simd-levels"
@@ -112,12 +113,6 @@ def nbval_command(level: str, paths: list[Path] | None = None) -> list[str]:
     ]
 
 
-# The runs yield the CPU to the suite's own thread (its tests and notebooks), which runs one
-# thing at a time: when it was the last to finish, one core was idle for the last minute
-# (root conftest.py). Kernels the runs start inherit the priority.
-BACKGROUND = ["nice", "-n", "10"] if shutil.which("nice") else []
-
-
 class LevelRuns:
     """The nbval runs of every level, one after the other in a background thread."""
 
@@ -153,7 +148,7 @@ class LevelRuns:
             try:
                 with log_path.open("w") as log_file:
                     self._proc = subprocess.Popen(
-                        BACKGROUND + nbval_command(name),
+                        LOWER_PRIORITY + nbval_command(name),  # its kernels inherit it
                         env=env,
                         cwd=ROOT,
                         stdout=log_file,
