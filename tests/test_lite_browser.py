@@ -243,7 +243,9 @@ async def _open(context, site: str, chapter: str, record: dict):
     return page
 
 
-async def _run_chapter(context, site: str, record: dict, *, chapter: str) -> dict:
+async def _run_chapter(context, site: str, record: dict, *, chapter: str) -> None:
+    """Run ``chapter`` in a new page of ``context``, filling ``record`` as it goes (so that
+    what was read before a crash is kept, and the lane's request listener can add to it)."""
     record.update({"outside": [], "console": [], "missing": [], "solutions": {}})
     page = await _open(context, site, chapter, record)
     try:
@@ -276,7 +278,6 @@ async def _run_chapter(context, site: str, record: dict, *, chapter: str) -> dic
         await page.screenshot(path=str(SHOTS / f"lite__{chapter.replace('/', '__')}.png"))
     finally:
         await page.close()
-    return record
 
 
 # The pooling explorer (pooling_lab.plots.explorer) operated as a reader would: choices with the
