@@ -5,12 +5,16 @@ import os
 import sys
 from pathlib import Path
 
-# One OpenBLAS thread for the suite, its notebooks' kernels and its subprocesses (they inherit
-# the environment; NumPy reads it when it loads, which is after this file). The suite keeps both
-# cores busy on its own (the notebooks at each SIMD level run beside the rest, the in-browser
-# runs two at a time), so a second BLAS thread finds no free core and only spins: measured, the
-# CNN chapter ran in the same wall time with one thread as with two, on 45% less CPU.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+# One BLAS thread and one OpenMP thread (PyTorch's) for the suite, its notebooks' kernels and
+# its subprocesses (they inherit the environment; NumPy and PyTorch read it when they load,
+# which is after this file). The suite keeps both cores busy on its own (the notebooks at each
+# SIMD level run beside the rest, the in-browser runs two at a time), so a second thread finds
+# no free core and only spins. Measured: the CNN chapter ran in the same wall time with one
+# BLAS thread as with two, on 45% less CPU; and the PyTorch parity tests, which took 6 s alone,
+# took about 110 s inside the suite with PyTorch's two threads, each of its calls waiting at a
+# barrier for a thread that had no core.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
 # The figures need matplotlib (the `book` extra); without it their doctests cannot run.
 collect_ignore = [] if importlib.util.find_spec("matplotlib") else ["pooling_lab/plots"]
