@@ -29,6 +29,13 @@ LAST = (
     "tests/test_lite_browser.py",
     "tests/test_simd_levels.py",
 )
+# Tests in those files that check no background job and do work of their own (a browser of
+# their own, a kernel of their own): with the rest of the thread's tests, while the cores are
+# busy anyway, not at the end, where they ran with one core idle.
+OWN_WORK = (
+    "tests/test_book_browser.py::test_keyboard_reaches_and_opens_the_chapter_controls",
+    "tests/test_simd_levels.py::test_skipping_figures_drops_only_what_nbval_does_not_compare",
+)
 
 
 def pytest_collection_modifyitems(session, config, items):
@@ -44,6 +51,8 @@ def pytest_collection_modifyitems(session, config, items):
     rank = {
         item: -1
         if item.nodeid == FIRST
+        else 0
+        if item.nodeid in OWN_WORK
         else next((i for i, f in enumerate(LAST) if item.nodeid.startswith(f)), -1) + 1
         for item in items
     }

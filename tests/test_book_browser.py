@@ -291,7 +291,10 @@ def start_runs(site: str, launch_options: dict) -> None:
 def page_runs(site, launch_options) -> dict[str, dict]:
     """What every page showed, keyed by its path (the background run, waited for)."""
     start_runs(site, launch_options)  # if the site fixture has not already
-    return RUNS.wait()
+    records = RUNS.wait()
+    axe = sum(t for k, t in TIMES.items() if k.startswith("axe "))
+    print(f"axe on {sum(k.startswith('axe ') for k in TIMES)} pages: {axe:.1f} s")
+    return records
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -449,5 +452,3 @@ def test_keyboard_reaches_and_opens_the_chapter_controls(browser, site):
     page.close()
     TIMES["keyboard walk"] = time.perf_counter() - started
     print(f"keyboard walk: {len(stops)} Tab stops, {TIMES['keyboard walk']:.1f} s")
-    axe = sum(t for k, t in TIMES.items() if k.startswith("axe "))
-    print(f"axe on {sum(k.startswith('axe ') for k in TIMES)} pages: {axe:.1f} s")
