@@ -83,6 +83,15 @@ ONE_LEVEL_ONLY = ("cnn_digits.ipynb",)
 # An IPython profile for the runs' kernels in which the inline backend renders no format: a
 # figure's output is then its text/plain part alone, the part nbval compares.
 PNG_OFF = "c.InlineBackend.figure_formats = set()\n"
+# Each kernel starts a session of its own: its nice value (inherited from the runs' pytest,
+# started at LOWER_PRIORITY) only counts once its session's priority is lowered as well
+# (helpers.AUTOGROUP_NICE). The profile's config file runs in the kernel at its start.
+LOWER_SESSION = (
+    "import sys\n"
+    f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+    "from helpers import lower_session_priority\n"
+    "lower_session_priority()\n"
+)
 
 
 def ipython_dir() -> Path:
@@ -90,7 +99,7 @@ def ipython_dir() -> Path:
     path = LOGS / "ipython"
     config = path / "profile_default" / "ipython_kernel_config.py"
     config.parent.mkdir(parents=True, exist_ok=True)
-    config.write_text(PNG_OFF)
+    config.write_text(PNG_OFF + LOWER_SESSION)
     return path
 
 
