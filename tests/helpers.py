@@ -11,6 +11,7 @@ import time
 import tracemalloc
 from collections.abc import Callable, Coroutine
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import numpy as np
 
@@ -93,22 +94,30 @@ def first_call_peak(run: Callable[[], object], limit: int, trials: int = 3) -> i
 # CPU to the suite's own thread, which runs one thing at a time and, when it was the last to
 # finish, left one core idle for the last minute (root conftest.py); the jobs take what it
 # leaves, and both cores once it is done. Empty where there is no ``nice``.
-LOWER_PRIORITY = [nice, "-n", "10"] if (nice := shutil.which("nice")) else []
+NICENESS = 10
+LOWER_PRIORITY = [nice, "-n", str(NICENESS)] if (nice := shutil.which("nice")) else []
 # ``nice`` alone is not enough where Linux groups processes by session (autogroup, on by
 # default): each session shares the CPU with the others as an equal whatever its processes'
 # nice values, and both Chromium (started by Playwright) and every Jupyter kernel start a
 # session of their own. So each of them also lowers its session's own priority: it writes its
 # nice value to /proc/self/autogroup (a kernel without autogroup has no such file).
-AUTOGROUP_NICE = "10"
 
 
 def lower_session_priority() -> None:
     """Give this process's session (its autogroup) the priority of LOWER_PRIORITY, if it can."""
     try:
         with open("/proc/self/autogroup", "w") as f:
-            f.write(AUTOGROUP_NICE)
+            f.write(str(NICENESS))
     except OSError:
         pass
+
+
+def leaves_the_machine(url: str) -> bool:
+    """Whether a request for ``url`` would go to a network: an http(s) or websocket address
+    not on 127.0.0.1 (blob: and data: URLs never reach one). The browser tests record every
+    such request; the launch options' proxy stops them."""
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https", "ws", "wss") and parts.hostname != "127.0.0.1"
 
 
 def in_background(launch_options: dict, folder: Path) -> dict:
@@ -120,8 +129,8 @@ def in_background(launch_options: dict, folder: Path) -> dict:
     wrapper = folder / "chromium-nice"
     command = shlex.join([*LOWER_PRIORITY, launch_options["executable_path"]])
     # Playwright starts the browser in a session of its own: lower that session's priority too
-    # (see AUTOGROUP_NICE)
-    group = f"echo {AUTOGROUP_NICE} > /proc/self/autogroup 2>/dev/null"
+    # (lower_session_priority, in the shell)
+    group = f"echo {NICENESS} > /proc/self/autogroup 2>/dev/null"
     wrapper.write_text(f'#!/bin/sh\n{group}\nexec {command} "$@"\n')
     wrapper.chmod(0o755)
     return {**launch_options, "executable_path": str(wrapper)}

@@ -85,7 +85,7 @@ ONE_LEVEL_ONLY = ("cnn_digits.ipynb",)
 PNG_OFF = "c.InlineBackend.figure_formats = set()\n"
 # Each kernel starts a session of its own: its nice value (inherited from the runs' pytest,
 # started at LOWER_PRIORITY) only counts once its session's priority is lowered as well
-# (helpers.AUTOGROUP_NICE). The profile's config file runs in the kernel at its start.
+# (helpers.lower_session_priority). The profile's config file runs in the kernel at its start.
 LOWER_SESSION = (
     "import sys\n"
     f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"

@@ -43,7 +43,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 import yaml
-from helpers import BackgroundJob, in_background
+from helpers import BackgroundJob, in_background, leaves_the_machine
 
 pytestmark = pytest.mark.browser
 
@@ -238,13 +238,10 @@ async def _visit_all(site: str, launch_options: dict) -> dict:
 
             async def lane():
                 context = await browser.new_context(viewport={"width": 1280, "height": 900})
-                page = await context.new_page()
                 record: dict = {}
 
                 def outside(request):
-                    # blob: and data: URLs never reach a network
-                    url = urlsplit(request.url)
-                    if url.scheme in ("http", "https", "ws", "wss") and url.hostname != "127.0.0.1":
+                    if leaves_the_machine(request.url):
                         record["outside"].append(request.url)
 
                 def console(message):
@@ -254,9 +251,14 @@ async def _visit_all(site: str, launch_options: dict) -> dict:
                 def page_error(error):
                     record["errors"].append(str(error))
 
+                async def new_tab():
+                    tab = await context.new_page()
+                    tab.on("console", console)
+                    tab.on("pageerror", page_error)
+                    return tab
+
                 context.on("request", outside)
-                page.on("console", console)
-                page.on("pageerror", page_error)
+                page = await new_tab()
                 while queue:
                     path = queue.pop(0)
                     record = records[path] = {"errors": [], "outside": []}
@@ -265,9 +267,7 @@ async def _visit_all(site: str, launch_options: dict) -> dict:
                     except Exception as err:  # reported by that page's test
                         record["crash"] = f"{type(err).__name__}: {err}"
                         await page.close()  # a fresh tab for the next page
-                        page = await context.new_page()
-                        page.on("console", console)
-                        page.on("pageerror", page_error)
+                        page = await new_tab()
                 await context.close()
 
             await asyncio.gather(lane(), lane())

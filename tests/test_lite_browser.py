@@ -44,11 +44,10 @@ import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import nbformat
 import pytest
-from helpers import BackgroundJob, in_background
+from helpers import BackgroundJob, in_background, leaves_the_machine
 from nbval.plugin import (
     coalesce_streams,
     find_comment_markers,
@@ -353,10 +352,8 @@ async def _run_everything(site: str, launch_options: dict) -> dict:
                 current: dict = {}
 
                 def outside(request):
-                    # every request of the lane's pages and their workers; blob: and data:
-                    # URLs never reach a network
-                    url = urlsplit(request.url)
-                    if url.scheme in ("http", "https", "ws", "wss") and url.hostname != "127.0.0.1":
+                    # every request of the lane's pages and their workers
+                    if leaves_the_machine(request.url):
                         current.setdefault("outside", []).append(request.url)
 
                 context.on("request", outside)
