@@ -134,11 +134,9 @@ class MaxPoolChannelsLast:
 
         base = self.plan.scratch("plane_base", np.int64, make)
         won = self.winners.reshape(len(self.winners), base.size)  # long rows, not rows of C
-        if flat_plan.direct:  # the same codes as the ordinary plan's: positions, or numbers
-            index = np.add(won, base, dtype=np.int64)
-        else:
-            index = _phases.lookup(flat_plan.table, won)
-            index += base
+        # the same codes as the ordinary plan's: positions, or offset numbers
+        table = None if flat_plan.direct else flat_plan.table
+        index = _phases.positions(won, base, table, self.plan, "plane_positions")
         return self._rank(to_channels_first(index.reshape(self.winners.shape)))
 
     def backward(self, grad: np.ndarray) -> np.ndarray:

@@ -321,13 +321,48 @@ def deltas(won: np.ndarray, plan: PhasePlan) -> np.ndarray:
 
 def flat_indices(won: np.ndarray, plan: PhasePlan) -> np.ndarray:
     """Flat input positions (int64, within each plane) of the winners."""
-    if plan.direct:
-        return np.add(won, plan.base, dtype=np.int64)
-    # the table's lookup is already int64: add the windows' first positions in place, with
-    # no second full-size array
-    index = deltas(won, plan)
-    index += plan.base
-    return index
+    return positions(won, plan.base, None if plan.direct else plan.table, plan, "positions")
+
+
+def positions(
+    won: np.ndarray, base: np.ndarray, table: np.ndarray | None, plan: PhasePlan, name: str
+) -> np.ndarray:
+    """``base + won`` (``table[won]`` with a table), int64, for winners (B, *base.shape).
+
+    A block of planes at a time, against ``base`` repeated for a block's planes (kept in
+    ``plan``'s scratch under ``name``): one widening copy and one int64 add over the whole
+    block, in cache.
+    Broadcasting ``base`` instead would run NumPy's inner loop once per plane, which costs
+    more the smaller the planes, and a mixed uint8 + int64 add casts in small buffers.
+    """
+    per_plane = max(1, base.size)
+    planes = max(1, BLOCK_ELEMENTS // per_plane)
+
+    def make(_):
+        return np.tile(base.reshape(-1), planes)
+
+    # a plane of a block or more needs no copy of its base
+    tiled = base.reshape(-1) if planes == 1 else plan.scratch(name, np.int64, make)
+    flat = won.reshape(-1)
+    index = np.empty(flat.size, dtype=np.int64)
+    block = planes * per_plane
+    for start in range(0, flat.size, block):
+        part = slice(start, start + block)
+        target = index[part]
+        if table is None:
+            np.copyto(target, flat[part])
+        else:  # offset numbers, always in range
+            np.take(table, flat[part], out=target, mode="clip")
+        target += tiled[: target.size]
+    return index.reshape(won.shape)
+
+
+@functools.lru_cache(maxsize=16)
+def plane_offsets(step: int, per_plane: int, plane: int) -> np.ndarray:
+    """Flat offset of each plane of a block, repeated for each of its ``per_plane`` values."""
+    offsets = np.repeat(np.arange(step, dtype=np.int64) * plane, per_plane)
+    offsets.flags.writeable = False  # shared between calls
+    return offsets
 
 
 def scatter_add(
@@ -343,15 +378,23 @@ def scatter_add(
     plane = math.prod(spatial)
     result = np.empty(batch * plane, dtype=grad.dtype)  # zeroed block by block, in cache
     per_plane = max(1, math.prod(grad.shape[1:]))
-    step = max(1, BLOCK_ELEMENTS // 4 // per_plane)  # as the layer's: 8-byte positions in cache
-    g2, i2 = grad.reshape(batch, per_plane), index.reshape(batch, per_plane)  # batch may be 0
+    step = max(1, min(batch, BLOCK_ELEMENTS // 4 // per_plane))  # as the layer's; batch may be 0
+    # Each plane's offset, as one flat vector built once per geometry: one contiguous 1-D add
+    # per block made the functional backward about a fifth faster on the benchmark's
+    # configurations 1 and 2 than broadcasting a column of offsets over the block's rows.
+    # A block of one plane needs none (and a large plane should not cache a vector of zeros).
+    offsets = plane_offsets(step, per_plane, plane) if step > 1 else None
+    g1, i1 = grad.reshape(-1), index.reshape(-1)
     for start in range(0, batch, step):
         stop = min(batch, start + step)
+        part = slice(start * per_plane, stop * per_plane)
         if fn is not None:
-            check_index_range(fn, i2[start:stop], plane)
-        # int64 first: uint64 + int64 would give float64, which cannot index
-        rows = i2[start:stop].astype(np.int64, copy=False)
-        flat = rows + (np.arange(stop - start, dtype=np.int64) * plane)[:, None]
+            check_index_range(fn, i1[part], plane)
+        rows = i1[part]
+        if offsets is None:
+            flat = rows.astype(np.int64, copy=False)
+        else:  # dtype int64: uint64 + int64 would give float64, which cannot index
+            flat = np.add(rows, offsets[: rows.size], dtype=np.int64)
         # add.at, not assignment: user-given indices may repeat a position (overlapping
         # windows do). Since NumPy 1.25, add.at on a 1-D array with an int64 index costs
         # little more than an assignment, and checking first for repeats, to assign where
@@ -359,7 +402,7 @@ def scatter_add(
         # measures all three).
         target = result[start * plane : stop * plane]
         target.fill(0)
-        np.add.at(target, flat.ravel(), g2[start:stop].ravel())
+        np.add.at(target, flat, g1[part])
     return result.reshape((batch,) + tuple(spatial))
 
 
