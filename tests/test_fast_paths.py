@@ -307,7 +307,8 @@ def test_planes_larger_than_a_block(tiny_blocks, kw):
 
 @pytest.mark.parametrize("dtype", [np.int32, np.int64, np.uint8, np.uint64])
 def test_functional_backward_takes_any_integer_indices(dtype):
-    x = np.random.default_rng(9).standard_normal((2, 3, 6, 6)).astype(np.float32)
+    # 10 channels: a channels-last position (index * 10) passes 255, so uint8 arithmetic would wrap
+    x = np.random.default_rng(9).standard_normal((2, 10, 6, 6)).astype(np.float32)
     for kw in (dict(kernel_size=2), dict(kernel_size=3, stride=1)):
         out, idx = pl.functional.max_pool2d(x, **kw, return_indices=True)
         g = np.random.default_rng(10).standard_normal(out.shape).astype(np.float32)
@@ -316,6 +317,11 @@ def test_functional_backward_takes_any_integer_indices(dtype):
         layer.forward(x)
         np.testing.assert_array_equal(grad, layer.backward(g))
         assert grad.dtype == np.float32
+        # a channels-last gradient takes the channels-last scatter: the same sums
+        g_cl = g.transpose(0, 2, 3, 1).copy().transpose(0, 3, 1, 2)
+        grad_cl = pl.functional.max_pool2d_backward(g_cl, idx.astype(dtype), x.shape)
+        np.testing.assert_array_equal(grad_cl, grad)
+        assert grad_cl.dtype == np.float32 and grad_cl.strides[1] == 4  # channels innermost
 
 
 @pytest.mark.parametrize("dtype", [np.int8, np.int32, np.int64])
