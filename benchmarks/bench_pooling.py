@@ -50,13 +50,13 @@ process CPU time for PyTorch, which may compute on several threads):
   functional backward did before it checked block by block).
 - ``copy_indices``, ``forward_passes`` (max): two yardsticks (``floor_steps``), estimates
   rather than bounds. The first is what moving PyTorch's int64 indices costs (an int64 array
-  of the output's size, copied: 8 bytes read and 8 written per output); the second, only where
-  the layer takes the phase path (windows that do not tile the input exactly), the arithmetic
-  alone of its forward (per window offset after the first, its four passes over every output,
-  on cache-resident buffers, with no input loaded and no result stored).
-- ``forward_step1_slices``, ``forward_step2_phases``, ``forward_sliding_window_view``,
-  ``forward_pooling_lab`` (max, 2-D): forward passes alone, the chapter's Step 1 and Step 2,
-  NumPy's ``sliding_window_view``, and pooling_lab's layer (``pooling_ablation``).
+  of the output's size, copied: 8 bytes read and 8 written per output); the second, the
+  arithmetic alone of the layer's forward, by the route the layer takes (the stride phases,
+  or windows that tile the input exactly), on cache-resident buffers, with no input loaded,
+  nothing copied and no result stored.
+- ``forward_step1_slices``, ``forward_step2_phases``, ``forward_sliding_window_view``
+  (max, 2-D) and ``forward_pooling_lab`` (max): forward passes alone, the chapter's Step 1 and
+  Step 2, NumPy's ``sliding_window_view`` (``pooling_ablation``), and pooling_lab's layer.
 
 **What is written** (JSON; lists of plain values on one line):
 
@@ -160,7 +160,6 @@ import pooling_lab as pl  # noqa: E402
 import pooling_lab.functional as F  # noqa: E402
 from pooling_lab import _core, _phases  # noqa: E402
 from pooling_lab._params import check_indices, make_window  # noqa: E402
-from pooling_lab.layers import _MaxPoolNd  # noqa: E402
 
 SCRIPT = "bench_pooling.py"
 CONFIGS = [  # name, input shape, kernel, stride, padding
@@ -217,11 +216,6 @@ COMPARISONS = [
 ]
 REFERENCE_SPEEDUP = "reference_forward+reference_backward/pooling_lab"
 
-# pl.MaxPool3d is being added to the package; until it exists, the benchmark uses the same N-d
-# layer class with three spatial dimensions, which is what pl.MaxPool3d will be. Once it exists
-# getattr picks it up; the fallback can then be deleted (one line).
-MaxPool3d = getattr(pl, "MaxPool3d", None) or type("MaxPool3d", (_MaxPoolNd,), {"_n": 3})
-
 
 def layer_step(layer, x, g):
     def run():
@@ -239,19 +233,10 @@ def channels_last(a: np.ndarray) -> np.ndarray:
 
 
 def functional_max_step(x, g, k, s, p):
-    n = x.ndim - 2
-    if n == 2:
+    if x.ndim == 4:
         forward, backward = F.max_pool2d, F.max_pool2d_backward
-    elif hasattr(F, "max_pool3d"):
+    else:
         forward, backward = F.max_pool3d, F.max_pool3d_backward
-    else:  # the internal N-d helpers that F.max_pool2d is a thin wrapper of
-        name = "max_pool3d"
-
-        def forward(x, k, s, p, return_indices):
-            return F._max_pool(name, 3, x, k, s, p, 1, False, return_indices)
-
-        def backward(g, idx, shape):
-            return F._max_pool_backward(f"{name}_backward", 3, g, idx, shape)
 
     def run():
         _, idx = forward(x, k, s, p, return_indices=True)
@@ -305,21 +290,37 @@ def floor_steps(x, g, k, s, p):
     preallocated: 8 bytes read and 8 written per output, the traffic that PyTorch's int64
     indices add to the layer's work (the forward writes them, the backward reads them).
 
-    ``forward_passes``: the arithmetic of the layer's forward and nothing else. Per window
-    offset after the first, the four passes pooling_lab makes (``np.greater`` into a bool
-    buffer, ``np.maximum`` into the running maxima, and two one-byte passes that keep the
-    winner's code), over every output, a cache-sized block at a time, on buffers that stay in
-    cache and are never loaded from the input or stored to the result. Only for geometries
-    the layer pools through the stride phases (``_phases.max_pool``); windows that tile the
-    input exactly take another route (``_tiled``), which this does not model.
+    ``forward_passes``: the arithmetic of the layer's forward and nothing else: the NumPy calls
+    that compare values and keep the winners' codes, on buffers that stay in cache, a block at
+    a time, with no input loaded, nothing copied between buffers and no result stored. Where
+    the layer pools through the stride phases (``_phases.max_pool``): per window offset after
+    the first, four passes over every output (``np.greater`` into a bool buffer, ``np.maximum``
+    into the running maxima, two one-byte passes for the winner's code). Where the windows
+    tile the input exactly (``_tiled.max_pool``): one step per pooled dimension, the last first,
+    each over the values left by the one before (k times fewer each time); per window offset
+    after the first, ``np.greater`` and ``np.maximum``, then one or two one-byte passes for the
+    codes in the first step and four in the later ones (which carry the earlier codes along).
+    The copies that route leaves out are its loads: each offset's values copied into a
+    contiguous buffer, and the earlier steps' codes copied beside them.
     """
     n = x.ndim - 2
-    outputs, offsets = g.size, k**n
+    outputs = g.size
     src, dst = np.arange(outputs, dtype=np.int64), np.empty(outputs, dtype=np.int64)
 
     def copy_indices():
         np.copyto(dst, src)
 
+    spatial = x.shape[-n:]
+    window = make_window("bench", n, k, s, p, 1, False)
+    plan = _phases.plan_for(window, spatial, window.output_size(spatial))
+    passes = tiled_passes(x, plan) if plan.exact else phase_passes(x, g, k)
+    return {"copy_indices": copy_indices, "forward_passes": passes}
+
+
+def phase_passes(x, g, k):
+    """``forward_passes`` for the phase path (see :func:`floor_steps`)."""
+    n = x.ndim - 2
+    outputs, offsets = g.size, k**n
     block = min(outputs, _phases.BLOCK_ELEMENTS)
     rng = np.random.default_rng(0)
     values = rng.standard_normal(block).astype(x.dtype)
@@ -339,12 +340,52 @@ def floor_steps(x, g, k, s, p):
                 np.multiply(big_int, code, out=sc)
                 np.maximum(w, sc, out=w)
 
-    steps = {"copy_indices": copy_indices}
-    spatial = x.shape[-n:]
-    window = make_window("bench", n, k, s, p, 1, False)
-    if not _phases.plan_for(window, spatial, window.output_size(spatial)).exact:
-        steps["forward_passes"] = forward_passes
-    return steps
+    return forward_passes
+
+
+def tiled_passes(x, plan):
+    """``forward_passes`` for windows that tile the input (see :func:`floor_steps`): the calls
+    of ``_tiled.max_pool`` other than its copies, over the same blocks and step sizes."""
+    n = len(plan.spatial)
+    planes = x.size // math.prod(plan.spatial)  # the (N, C) planes, folded
+    per_block = max(1, min(-(-planes // 2), 4 * _phases.BLOCK_ELEMENTS // math.prod(plan.spatial)))
+    dims = [dim for dim in reversed(range(n)) if plan.win.kernel[dim] > 1] or [0]
+    first = per_block * math.prod(plan.spatial) // plan.win.kernel[dims[0]]
+    rng = np.random.default_rng(0)
+    values = rng.standard_normal(first).astype(x.dtype)
+    best = rng.standard_normal(first).astype(x.dtype)
+    larger = np.empty(first, dtype=bool)
+    scaled, code = np.empty(first, np.uint8), np.zeros(first, np.uint8)
+    larger_as_int = larger.view(np.uint8)
+    # per block: each step's number of values (k times fewer each step)
+    blocks = []
+    for start in range(0, planes, per_block):
+        count, sizes = min(per_block, planes - start) * math.prod(plan.spatial), []
+        for dim in dims:
+            count //= plan.win.kernel[dim]
+            sizes.append((count, plan.win.kernel[dim]))
+        blocks.append(sizes)
+
+    def forward_passes():
+        for sizes in blocks:
+            for step, (count, k) in enumerate(sizes):
+                v, b, big = values[:count], best[:count], larger[:count]
+                sc, c, big_int = scaled[:count], code[:count], larger_as_int[:count]
+                for u in range(1, k):
+                    np.greater(v, b, out=big)
+                    np.maximum(b, v, out=b)
+                    if step == 0 and u == 1:
+                        np.multiply(big_int, u, out=c)
+                    elif step == 0:
+                        np.multiply(big_int, u, out=sc)
+                        np.maximum(c, sc, out=c)
+                    else:  # the earlier codes, carried along: four one-byte passes
+                        sc += u
+                        sc -= c
+                        sc *= big_int
+                        c += sc
+
+    return forward_passes
 
 
 def index_steps(x, k, s, p):
@@ -412,7 +453,7 @@ def torch_step(torch, fn, x, g, k, s, p, channels_last=False):
 
 
 def max_layer(n, k, s, p):
-    return pl.MaxPool2d(k, s, p) if n == 2 else MaxPool3d(k, s, p)
+    return pl.MaxPool2d(k, s, p) if n == 2 else pl.MaxPool3d(k, s, p)
 
 
 def minimal_traffic(x: np.ndarray, out_size: int) -> int:
@@ -461,6 +502,9 @@ def measure(torch, config, rng, args, kinds) -> dict:
             numpy_runs.update(floor_steps(x, g, k, s, p))
             if n == 2:
                 numpy_runs.update(forward_steps(x, k, s, p))
+            else:  # the layer's forward alone, to weigh forward_passes against
+                forward = pl.MaxPool3d(k, s, p).forward
+                numpy_runs["forward_pooling_lab"] = functools.partial(forward, x)
         steps = {
             "pooling_lab": Step(layer_step(layer, x, g), every_block=True),
             "pooling_lab_channels_last": Step(layer_step(cl_layer, x_cl, g_cl), every_block=True),
