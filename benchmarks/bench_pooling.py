@@ -295,7 +295,10 @@ def floor_steps(x, g, k, s, p):
     a time, with no input loaded, nothing copied between buffers and no result stored. Where
     the layer pools through the stride phases (``_phases.max_pool``): per window offset after
     the first, four passes over every output (``np.greater`` into a bool buffer, ``np.maximum``
-    into the running maxima, two one-byte passes for the winner's code). Where the windows
+    into the running maxima, two one-byte passes for the winner's code), in blocks of 64 Ki
+    outputs. That is an approximation of the layer's calls: the layer runs them over its
+    extended grid (a few percent more values than outputs), in blocks of whole planes, and
+    keeps the second offset's code by one copy instead of two passes. Where the windows
     tile the input exactly (``_tiled.max_pool``): one step per pooled dimension, the last first,
     each over the values left by the one before (k times fewer each time); per window offset
     after the first, ``np.greater`` and ``np.maximum``, then one or two one-byte passes for the

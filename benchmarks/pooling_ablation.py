@@ -7,7 +7,8 @@ the chapter shows:
 
 - ``step1_slices``: one strided slice of the padded input per kernel offset (Step 1);
 - ``step2_phases``: the same on stride phases, one contiguous flat slice per offset, the whole
-  input at once (Step 2, without pooling_lab's blocks, reused buffers or one-byte codes);
+  input at once (Step 2, without pooling_lab's blocks or reused buffers; like the layer, it
+  keeps one byte per window for the winner);
 - ``sliding_windows``: NumPy's ``sliding_window_view``, every window as a k x k view, then
   ``max`` and ``argmax`` over the window (``argmax`` keeps the first maximum).
 """
