@@ -201,20 +201,27 @@ def scatter_add(
     # As the ordinary scatter's blocks: a quarter of a phase block, so that the 8-byte positions,
     # the gradients and the target stay in cache (about 10% faster than whole phase blocks on
     # the benchmark's configurations 1 to 3); one buffer for every block's positions.
-    step = max(1, min(batch, _phases.BLOCK_ELEMENTS // 4 // per_entry))  # batch may be 0
+    limit = _phases.BLOCK_ELEMENTS // 4
+    step = max(1, min(batch, limit // per_entry))  # batch may be 0
     offset = _block_offsets(step, per_entry, c, plane)
-    flat_buffer = np.empty(step * per_entry, dtype=np.int64)
+    # An entry of more outputs than that (a 224 x 224 image, say) is cut into pieces of at most
+    # ``limit`` outputs, all added into its own zeroed plane.
+    piece = min(step * per_entry, limit) if per_entry > limit else step * per_entry
+    flat_buffer = np.empty(piece, dtype=np.int64)
     for start in range(0, batch, step):
         stop = min(batch, start + step)
-        if fn is not None:
-            check_index_range(fn, il[start:stop], math.prod(spatial))
-        flat = flat_buffer[: (stop - start) * per_entry]
-        # int64 arithmetic whatever the indices' integer type (uint8 * C could overflow)
-        np.multiply(il[start:stop].reshape(-1), c, out=flat, dtype=np.int64)
-        flat += offset[: flat.size]
         target = result[start * plane : stop * plane]
         target.fill(0)
-        np.add.at(target, flat, gl[start:stop].reshape(-1))
+        indices, grads = il[start:stop].reshape(-1), gl[start:stop].reshape(-1)
+        for first in range(0, indices.size, piece):
+            part = slice(first, first + piece)
+            if fn is not None:
+                check_index_range(fn, indices[part], math.prod(spatial))
+            flat = flat_buffer[: indices[part].size]
+            # int64 arithmetic whatever the indices' integer type (uint8 * C could overflow)
+            np.multiply(indices[part], c, out=flat, dtype=np.int64)
+            flat += offset[first : first + flat.size]
+            np.add.at(target, flat, grads[part])
     return result.reshape((batch,) + tuple(spatial) + (c,))
 
 

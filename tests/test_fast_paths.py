@@ -290,19 +290,23 @@ def test_planes_larger_than_a_block(tiny_blocks, kw):
     """A plane of more outputs than a block holds: the indices are built, and the functional
     backward scatters, one plane at a time; in both layouts, against the reference."""
     rng = np.random.default_rng(12)
-    x = rng.standard_normal((3, 2, 9, 11))  # 8 x 10 or 9 x 11 outputs per plane, over 40
+    # 8 x 10 or 9 x 11 outputs per plane, over 40; 3 channels, which do not divide a piece of 10
+    x = rng.standard_normal((3, 3, 9, 11))
     ref_out, ref_idx = R.max_pool(x, **kw, ndim=2)
     g = rng.standard_normal(ref_out.shape)
     expected = R.max_pool_backward(g, ref_idx, x.shape, ndim=2)
-    nhwc = x.transpose(0, 2, 3, 1).copy().transpose(0, 3, 1, 2)  # channels-last memory
-    for inp in (x, nhwc):
+
+    def nhwc(a):  # the same values, channels-last memory
+        return a.transpose(0, 2, 3, 1).copy().transpose(0, 3, 1, 2)
+
+    for inp in (x, nhwc(x)):
         out, idx = pl.functional.max_pool2d(inp, **kw, return_indices=True)
         np.testing.assert_array_equal(out, ref_out)
         np.testing.assert_array_equal(idx, ref_idx)
-        np.testing.assert_allclose(pl.functional.max_pool2d_backward(g, idx, x.shape), expected)
-        np.testing.assert_allclose(
-            pl.functional.max_pool2d_backward(g, idx.copy(), x.shape), expected
-        )
+        for grad in (g, nhwc(g)):  # the gradient's layout picks the scatter
+            for index in (idx, idx.copy()):
+                back = pl.functional.max_pool2d_backward(grad, index, x.shape)
+                np.testing.assert_allclose(back, expected)
 
 
 @pytest.mark.parametrize("dtype", [np.int32, np.int64, np.uint8, np.uint64])
