@@ -320,17 +320,29 @@ def floor_steps(x, g, k, s, p):
     return {"copy_indices": copy_indices, "forward_passes": passes}
 
 
+def pass_buffers(size: int, dtype):
+    """Cache-sized stand-ins for the passes' operands: values and running maxima (random), the
+    comparison's bool buffer and its uint8 view, and two one-byte code buffers."""
+    rng = np.random.default_rng(0)
+    values = rng.standard_normal(size).astype(dtype)
+    best = rng.standard_normal(size).astype(dtype)
+    larger = np.empty(size, dtype=bool)
+    return (
+        values,
+        best,
+        larger,
+        larger.view(np.uint8),
+        np.empty(size, np.uint8),
+        np.zeros(size, np.uint8),
+    )
+
+
 def phase_passes(x, g, k):
     """``forward_passes`` for the phase path (see :func:`floor_steps`)."""
     n = x.ndim - 2
     outputs, offsets = g.size, k**n
     block = min(outputs, _phases.BLOCK_ELEMENTS)
-    rng = np.random.default_rng(0)
-    values = rng.standard_normal(block).astype(x.dtype)
-    best = rng.standard_normal(block).astype(x.dtype)
-    larger = np.empty(block, dtype=bool)
-    scaled, winner = np.empty(block, np.uint8), np.zeros(block, np.uint8)
-    larger_as_int = larger.view(np.uint8)
+    values, best, larger, larger_as_int, scaled, winner = pass_buffers(block, x.dtype)
     lengths = [min(block, outputs - start) for start in range(0, outputs, block)]
 
     def forward_passes():
@@ -354,12 +366,7 @@ def tiled_passes(x, plan):
     per_block = max(1, min(-(-planes // 2), 4 * _phases.BLOCK_ELEMENTS // math.prod(plan.spatial)))
     dims = [dim for dim in reversed(range(n)) if plan.win.kernel[dim] > 1] or [0]
     first = per_block * math.prod(plan.spatial) // plan.win.kernel[dims[0]]
-    rng = np.random.default_rng(0)
-    values = rng.standard_normal(first).astype(x.dtype)
-    best = rng.standard_normal(first).astype(x.dtype)
-    larger = np.empty(first, dtype=bool)
-    scaled, code = np.empty(first, np.uint8), np.zeros(first, np.uint8)
-    larger_as_int = larger.view(np.uint8)
+    values, best, larger, larger_as_int, scaled, code = pass_buffers(first, x.dtype)
     # per block: each step's number of values (k times fewer each step)
     blocks = []
     for start in range(0, planes, per_block):
