@@ -230,6 +230,25 @@ def adaptive_floor(grad_output, input_length):
     return grad
 
 
+def adaptive_round(grad_output, input_length):
+    n, length = len(grad_output), input_length
+    grad = np.zeros(length, dtype=grad_output.dtype)
+    for i in range(n):
+        start, end = round(i * length / n), round((i + 1) * length / n)  # nearest, not floor/ceil
+        grad[start:end] += grad_output[i] / max(end - start, 1)
+    return grad
+
+
+def adaptive_round_half_up(grad_output, input_length):
+    n, length = len(grad_output), input_length
+    grad = np.zeros(length, dtype=grad_output.dtype)
+    for i in range(n):
+        start, end = int(i * length / n + 0.5), int((i + 1) * length / n + 0.5)
+        end = max(end, start + 1)  # a guard a learner might add against empty bins
+        grad[start:end] += grad_output[i] / (end - start)
+    return grad
+
+
 def adaptive_whole(grad_output, input_length):
     n, length = len(grad_output), input_length
     grad = np.zeros(length, dtype=grad_output.dtype)
@@ -247,6 +266,8 @@ def adaptive_whole(grad_output, input_length):
         (adaptive_nominal, "adaptive_nominal_divisor", "g[i] / (end - start)"),
         (adaptive_assign, "adaptive_overwrite", "add (+=)"),
         (adaptive_floor, "adaptive_floor_bins", "end rounds up"),
+        (adaptive_round, "adaptive_round_bins", "the start rounds down and the end up"),
+        (adaptive_round_half_up, "adaptive_round_bins", "rounded to the nearest"),
         (adaptive_whole, "adaptive_not_divided", "divided by the bin's length"),
     ],
     ids=lambda v: getattr(v, "__name__", str(v)),

@@ -73,6 +73,13 @@ MISCONCEPTIONS.update(
             "element further than floor gives, so bins can overlap; use start = (i * L) // n "
             "and end = -((-(i + 1) * L) // n)",
         ),
+        "adaptive_round_bins": (
+            "the bin edges were rounded to the nearest whole number",
+            "PyTorch's bin i starts at floor(i L / n) and ends at ceil((i + 1) L / n): the "
+            "start rounds down and the end up, so neighbouring bins can share an element (5 -> "
+            "3 gives (0, 2), (1, 4), (3, 5)); rounding both to the nearest gives (0, 2), (2, 3), "
+            "(3, 5) there. Use start = (i * L) // n and end = -((-(i + 1) * L) // n)",
+        ),
         "divisor_no_end_clip": (
             "the divisor counted the bottom and right padding as real inputs",
             "with count_include_pad=False a window that reaches into the bottom or right "
@@ -425,10 +432,14 @@ def check_adaptive_avg_pool_backward(fn: Callable) -> Report:
         right = adaptive_avg_pool1d_backward(g[None], (1, length), n)[0]
         bins = adaptive_bins(length, n)
         floor_bins = [((i * length) // n, ((i + 1) * length) // n) for i in range(n)]
+        # round() rounds halves to even, int(x + 0.5) up; the cases below tell the two
+        # apart only where an edge is a half, and the first failing case (L = 5) has none
+        round_bins = [(round(i * length / n), round((i + 1) * length / n)) for i in range(n)]
         mistakes = {
             "adaptive_nominal_divisor": _adaptive_backward(g, length, bins, "nominal"),
             "adaptive_overwrite": _adaptive_backward(g, length, bins, accumulate=False),
             "adaptive_floor_bins": _adaptive_backward(g, length, floor_bins),
+            "adaptive_round_bins": _adaptive_backward(g, length, round_bins),
             "adaptive_not_divided": _adaptive_backward(g, length, bins, "one"),
         }
         cases.append((description, (g, length), right, mistakes))
