@@ -54,6 +54,28 @@ def test_relu_layer_copies_its_input():
     np.testing.assert_array_equal(relu.backward(np.ones(2)), [0.0, 1.0])
 
 
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64, np.longdouble])
+def test_relu_backward_is_where_bit_for_bit(dtype):
+    """The masked-bits backward gives np.where(x <= 0, 0, g)'s exact bits: NaN inputs pass
+    the gradient (PyTorch's rule), inf and NaN gradients pass unchanged, -0.0 stays -0.0,
+    blocked positions are +0.0; for any layout and an input of another dtype."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((4, 6)).astype(dtype)
+    g = rng.standard_normal((4, 6)).astype(dtype)
+    x[0, :4] = [np.nan, 0.0, -0.0, -np.inf]
+    x[1, :4] = 1.0
+    g[1, :4] = [np.inf, -np.inf, np.nan, -0.0]
+    g[2, :3] = [np.nan, np.inf, -0.0]
+    x[2, :3] = -1.0
+    expected = np.where(x <= 0, np.zeros((), dtype), g)
+    for grad, inp in [(g, x), (g.T.copy().T, x), (g[:, ::2], x[:, ::2]), (g, x.astype(float))]:
+        want = expected[:, ::2] if grad.shape != g.shape else expected
+        got = F.relu_backward(grad, inp)
+        assert got.dtype == dtype
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+        np.testing.assert_array_equal(got, want)  # NaN == NaN here
+
+
 def test_functional_accepts_lists_and_tuples():
     out = F.max_pool2d([[[1, 2], [3, 4]]], (2, 2), stride=[2, 2])
     assert out.dtype.kind == "i" and out.item() == 4

@@ -78,4 +78,12 @@ def relu_backward(grad_output: np.ndarray, input: np.ndarray) -> np.ndarray:
             f"relu_backward: grad_output of shape {g.shape} must have the input's shape {x.shape}"
         )
     # "x <= 0 gives 0" rather than "x > 0 passes" so that NaN passes, matching PyTorch.
-    return np.where(x <= 0, np.zeros((), dtype=g.dtype), g)
+    blocked = np.less_equal(x, 0)
+    if g.itemsize not in (2, 4, 8):  # long double: no integer of its width
+        return np.where(blocked, np.zeros((), dtype=g.dtype), g)
+    # The same bits as np.where(blocked, 0, g), about 7x faster here: keep every bit of g
+    # (mask -1) where the input passes, none (mask 0, which is +0.0) where it is blocked.
+    # An inf or NaN gradient passes unchanged, which g * (x > 0) would not do.
+    keep = blocked.astype(f"i{g.itemsize}")
+    keep -= 1
+    return np.bitwise_and(g.view(keep.dtype), keep).view(g.dtype)
