@@ -158,7 +158,7 @@ from pooling_timing import (  # noqa: E402
 
 import pooling_lab as pl  # noqa: E402
 import pooling_lab.functional as F  # noqa: E402
-from pooling_lab import _core, _phases  # noqa: E402
+from pooling_lab import _core, _phases, _tiled  # noqa: E402
 from pooling_lab._params import check_indices, make_window  # noqa: E402
 
 SCRIPT = "bench_pooling.py"
@@ -361,10 +361,9 @@ def phase_passes(x, g, k):
 def tiled_passes(x, plan):
     """``forward_passes`` for windows that tile the input (see :func:`floor_steps`): the calls
     of ``_tiled.max_pool`` other than its copies, over the same blocks and step sizes."""
-    n = len(plan.spatial)
     planes = x.size // math.prod(plan.spatial)  # the (N, C) planes, folded
-    per_block = max(1, min(-(-planes // 2), 4 * _phases.BLOCK_ELEMENTS // math.prod(plan.spatial)))
-    dims = [dim for dim in reversed(range(n)) if plan.win.kernel[dim] > 1] or [0]
+    per_block = _tiled.planes_per_block(plan, planes)
+    dims = _tiled.steps(plan)
     first = per_block * math.prod(plan.spatial) // plan.win.kernel[dims[0]]
     values, best, larger, larger_as_int, scaled, code = pass_buffers(first, x.dtype)
     # per block: each step's number of values (k times fewer each step)
@@ -513,7 +512,7 @@ def measure(torch, config, rng, args, kinds) -> dict:
             if n == 2:
                 numpy_runs.update(forward_steps(x, k, s, p))
             else:  # the layer's forward alone, to weigh forward_passes against
-                forward = pl.MaxPool3d(k, s, p).forward
+                forward = max_layer(n, k, s, p).forward
                 numpy_runs["forward_pooling_lab"] = functools.partial(forward, x)
         steps = {
             "pooling_lab": Step(layer_step(layer, x, g), every_block=True),

@@ -34,6 +34,27 @@ def _rows(a: np.ndarray) -> np.ndarray:
     return a.view(_opaque(a.shape[1] * a.itemsize))[:, 0]
 
 
+def planes_per_block(plan: PhasePlan, batch: int) -> int:
+    """Planes a block of :func:`max_pool` holds, for a batch of ``batch`` planes.
+
+    Each step shrinks the data k times, so a block can hold more input than the phase blocks
+    and still keep its later steps in cache (2 to 8 times as much measured best). At most half
+    the batch per block, so that the buffers of a small input stay small against it (the peak
+    memory of a first call includes them).
+    """
+    return max(1, min(-(-batch // 2), 4 * _phases.BLOCK_ELEMENTS // math.prod(plan.spatial)))
+
+
+def steps(plan: PhasePlan) -> list[int]:
+    """The dimensions :func:`max_pool` reduces, one step each, the last first.
+
+    A dimension with a window of 1 needs no step (it would only copy the data); the channels of
+    a channels-last input are such a dimension. Kernel-1 pooling keeps one step, a copy.
+    """
+    n = len(plan.out)
+    return [dim for dim in reversed(range(n)) if plan.win.kernel[dim] > 1] or [0]
+
+
 def max_pool(x: np.ndarray, plan: PhasePlan) -> tuple[np.ndarray, np.ndarray]:
     """Maxima and the winners' codes, shapes (B, *out), one dimension at a time.
 
@@ -42,7 +63,7 @@ def max_pool(x: np.ndarray, plan: PhasePlan) -> tuple[np.ndarray, np.ndarray]:
     element. No NaN handling, and zero signs may need ``restore_zero_signs`` (caller's job).
     """
     x = np.ascontiguousarray(x)  # rows are viewed as single elements
-    batch, n = x.shape[0], len(plan.out)
+    batch = x.shape[0]
     if plan.out[0] > 1 and math.prod(plan.spatial) > 4 * _phases.BLOCK_ELEMENTS:
         # One plane is more than a block (a channels-last volume, say): every k rows of the
         # first dimension are a pooling problem of their own, with the same offsets, strides
@@ -57,14 +78,8 @@ def max_pool(x: np.ndarray, plan: PhasePlan) -> tuple[np.ndarray, np.ndarray]:
         return out.reshape((batch,) + plan.out), won.reshape((batch,) + plan.out)
     out = np.empty((batch,) + plan.out, dtype=x.dtype)
     won = np.empty(out.shape, dtype=plan.code_dtype)
-    # Each step shrinks the data k times, so a block can hold more input than the phase blocks
-    # and still keep its later steps in cache (2 to 8 times as much measured best).
-    # At most half the batch per block, so that the buffers of a small input stay small
-    # against it (the peak memory of a first call includes them).
-    planes = max(1, min(-(-batch // 2), 4 * _phases.BLOCK_ELEMENTS // math.prod(plan.spatial)))
-    # A dimension with a window of 1 needs no step (it would only copy the data); the channels
-    # of a channels-last input are such a dimension. Kernel-1 pooling keeps one step, a copy.
-    dims = [dim for dim in reversed(range(n)) if plan.win.kernel[dim] > 1] or [0]
+    planes = planes_per_block(plan, batch)
+    dims = steps(plan)
     size = planes * math.prod(plan.spatial) // plan.win.kernel[dims[0]]  # the first, largest step
 
     def make(key):
