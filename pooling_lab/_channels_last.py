@@ -206,7 +206,7 @@ def scatter_add(
     offset = _block_offsets(step, per_entry, c, plane)
     # An entry of more outputs than that (a 224 x 224 image, say) is cut into pieces of at most
     # ``limit`` outputs, all added into its own zeroed plane.
-    piece = min(step * per_entry, limit) if per_entry > limit else step * per_entry
+    piece = limit if per_entry > limit else step * per_entry  # step is 1 in the first case
     flat_buffer = np.empty(piece, dtype=np.int64)
     for start in range(0, batch, step):
         stop = min(batch, start + step)
