@@ -85,11 +85,11 @@ def max_pool(x: np.ndarray, plan: PhasePlan) -> tuple[np.ndarray, np.ndarray]:
     def make(key):
         # (maxima, codes) of the steps before the last, which writes the result; with three
         # or more steps, two sets in turn, so that a step never overwrites what it reads
+        empty = _phases.aligned_empty
         sets = [
-            (np.empty(size, key), np.empty(size, plan.code_dtype))
-            for _ in range(min(2, len(dims) - 1))
+            (empty(size, key), empty(size, plan.code_dtype)) for _ in range(min(2, len(dims) - 1))
         ]
-        return sets, np.empty(size, key), np.empty(size, bool), np.empty(size, plan.code_dtype)
+        return sets, empty(size, key), empty(size, bool), empty(size, plan.code_dtype)
 
     pairs, phase_buf, larger_buf, scaled_buf = plan.scratch("exact", x.dtype, make, planes)
     for start, m in plan.blocks(batch, planes):

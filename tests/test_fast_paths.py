@@ -125,6 +125,21 @@ def test_winner_codes_are_positions_when_they_fit_a_byte():
     assert plan.codes == [0, 1, 2, 10, 11, 12, 20, 21, 22]  # row * width + column
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.float16, np.float32, np.float64, np.longdouble])
+def test_scratch_buffers_start_cache_lines(dtype):
+    for n in (0, 1, 13, 1000):
+        a = _phases.aligned_empty(n, dtype)
+        assert a.shape == (n,) and a.dtype == dtype and a.ctypes.data % _phases.ALIGNMENT == 0
+    plan = plan_of(np.zeros((2, 3, 9, 11)), 2, kernel_size=3, stride=2, padding=1)
+    buf, flat = plan.buffers(dtype, 7, planes=3)
+    assert buf.shape == (len(plan.phases), 3) + plan.ext
+    assert flat.shape == (len(plan.phases), 3 * plan.plane)
+    assert all(row.ctypes.data % _phases.ALIGNMENT == 0 for row in flat)  # every phase
+    assert (flat == 7).all()
+    buf[1, 2, 0, 1] = 5  # the two are one memory: phase 1, plane 2, row 0, column 1
+    assert flat[1, 2 * plan.plane + 1] == 5 and (flat == 5).sum() == 1
+
+
 @pytest.mark.parametrize(
     "shape, kw",
     [
