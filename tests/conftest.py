@@ -59,6 +59,16 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class QuietServer(http.server.ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        # A browser that closes a connection before a reply is written (it navigated on, or
+        # the page was closed) makes the write fail with BrokenPipeError: no test's concern,
+        # and its traceback in the output looked like one. Every other error is still shown.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
 @pytest.fixture(scope="session")
 def site(request, launch_options):
     """Build the book (and its in-browser site) once with -W, serve it on 127.0.0.1.
@@ -83,7 +93,7 @@ def site(request, launch_options):
         if line.startswith("[lite]"):
             print(line)  # how long the in-browser site took (pytest -s shows it)
     handler = functools.partial(QuietHandler, directory=str(HTML))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = QuietServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.server_address[1]}/"
