@@ -486,3 +486,39 @@ def test_committed_cnn_results_follow_the_protocol_and_meet_the_floors():
     assert report["floors_met"] == {"accuracy": True, "train_seconds": True}
     assert min(r["accuracy"] for r in main["runs"]) >= 0.975
     assert max(r["cpu_seconds"] for r in main["runs"]) <= 30
+
+
+def test_chapter_claims_checker_reports_every_failing_assert_and_restores_the_results(tmp_path):
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import check_chapter_claims as claims
+
+    results = tmp_path / "results.json"
+    results.write_text('{"x": 1, "y": 2}')
+    cells = [  # a failing assert does not stop its cell; a failing statement does
+        'import json\nd = json.load(open("results.json"))\nassert d["x"] == 1\nassert d["y"] == 2',
+        'z = d["y"] * 10\nassert z == 20  # "twenty"\nw = 1 / (d["x"] - 1)\nassert False',
+    ]
+    cell = {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None}
+    notebook = tmp_path / "chapter.ipynb"
+    notebook.write_text(json.dumps({"cells": [dict(cell, source=s) for s in cells]}))
+    runs = []
+    for x, y in [(1, 2), (5, 3)]:
+        run = tmp_path / f"run_{x}.json"
+        run.write_text(json.dumps({"x": x, "y": y}))
+        runs.append(str(run))
+    args = [*runs, "--notebook", str(notebook), "--results", str(results)]
+    assert claims.main(args) == 1
+    assert results.read_text() == '{"x": 1, "y": 2}'  # the committed file is back
+    # run 1 (x = 1) breaks no assert, but the division by zero, which ends its cell (the
+    # assert after it is not reported); run 2 (x = 5, y = 3) breaks all four, each reported
+    found = []
+    for run in runs:
+        results.write_text(Path(run).read_text())
+        found.append(claims.failures(notebook))
+    assert found[0] == ['code cell 2, line 3: ZeroDivisionError: w = 1 / (d["x"] - 1)']
+    assert [line.split(":")[0] for line in found[1]] == [
+        "code cell 1, line 3",
+        "code cell 1, line 4",
+        "code cell 2, line 2",
+        "code cell 2, line 4",
+    ]
