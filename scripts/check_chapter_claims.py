@@ -10,9 +10,11 @@ the next. So before committing a regenerated results file, run the benchmark sev
 copy each file away, and check the chapter against every one: a claim that fails for one of
 them depends on the run, and the text should say less.
 
-For each run, the file is put in place of the committed results (which are restored
-afterwards, whatever happens) and the notebook's code cells run in this process, in one
-namespace, from the notebook's folder, with matplotlib drawing nowhere. Every top-level
+For each run, the notebook's code cells run in this process, in one namespace, with matplotlib
+drawing nowhere, in a scratch folder that stands in for the notebook's, with the run where the
+results file would be: the repository is not touched. The other files and folders the code
+names by a relative path in a string literal (making_it_fast's other committed runs, say) are
+copied beside it as they are; a path to anything else fails, and is reported. Every top-level
 statement runs on its own, so a failing ``assert`` is reported and the rest of its cell still
 runs: one run shows all the claims it breaks, not only the first. Exit status 1 if any failed.
 """
@@ -25,6 +27,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -38,32 +41,56 @@ def code_cells(notebook: Path) -> list[str]:
     return ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
 
 
-def failures(notebook: Path) -> list[str]:
-    """Run the notebook's code cells; one line per failing assert or statement."""
+def named_paths(notebook: Path) -> list[Path]:
+    """Existing files and folders the notebook's code names by a relative path in a literal."""
+    found = []
+    for source in code_cells(notebook):
+        for literal in re.findall(r"""["'](\.{1,2}/[\w./-]*)["']""", source):
+            path = (notebook.parent / literal).resolve()
+            if path.exists():
+                found.append(path)
+    return found
+
+
+def failures(notebook: Path, run: Path, results: Path) -> list[str]:
+    """Run the notebook's code cells against ``run`` standing in for ``results``; one line per
+    failing assert or statement. All paths are absolute; ``results`` need not exist."""
     import matplotlib
 
     matplotlib.use("Agg")
     found, namespace = [], {"__name__": "__main__"}
+    others = [path for path in named_paths(notebook) if path != results]
+    base = Path(os.path.commonpath([notebook.parent, results.parent, *others]))
     cwd = os.getcwd()
-    os.chdir(notebook.parent)
-    try:
-        for number, source in enumerate(code_cells(notebook), 1):
-            lines = source.splitlines()
-            for statement in ast.parse(source).body:
-                code = compile(ast.Module([statement], []), f"cell {number}", "exec")
-                try:
-                    with contextlib.redirect_stdout(io.StringIO()):
-                        exec(code, namespace)
-                except Exception as error:  # reported; then the next statement
-                    text = lines[statement.lineno - 1].strip()
-                    found.append(
-                        f"code cell {number}, line {statement.lineno}: "
-                        f"{type(error).__name__}: {text}"
-                    )
-                    if not isinstance(error, AssertionError):
-                        break  # later statements of the cell may need this one
-    finally:
-        os.chdir(cwd)
+    with tempfile.TemporaryDirectory() as tmp:
+        here = Path(tmp) / notebook.parent.relative_to(base)
+        here.mkdir(parents=True, exist_ok=True)
+        for source, target in [(run, results), *((path, path) for path in others)]:
+            placed = Path(tmp) / target.relative_to(base)
+            placed.parent.mkdir(parents=True, exist_ok=True)
+            if source.is_dir():
+                shutil.copytree(source, placed)
+            else:
+                shutil.copy2(source, placed)
+        os.chdir(here)
+        try:
+            for number, source in enumerate(code_cells(notebook), 1):
+                lines = source.splitlines()
+                for statement in ast.parse(source).body:
+                    code = compile(ast.Module([statement], []), f"cell {number}", "exec")
+                    try:
+                        with contextlib.redirect_stdout(io.StringIO()):
+                            exec(code, namespace)
+                    except Exception as error:  # reported; then the next statement
+                        text = lines[statement.lineno - 1].strip()
+                        found.append(
+                            f"code cell {number}, line {statement.lineno}: "
+                            f"{type(error).__name__}: {text}"
+                        )
+                        if not isinstance(error, AssertionError):
+                            break  # later statements of the cell may need this one
+        finally:
+            os.chdir(cwd)
     return found
 
 
@@ -77,19 +104,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     notebook, results = args.notebook.resolve(), args.results.resolve()
     failed = False
-    with tempfile.TemporaryDirectory() as tmp:
-        kept = Path(tmp) / results.name
-        shutil.copy2(results, kept)
-        try:
-            for run in args.runs:
-                shutil.copy2(run, results)
-                found = failures(notebook)
-                failed |= bool(found)
-                print(f"{run}: " + ("every check holds" if not found else f"{len(found)} fail"))
-                for line in found:
-                    print(f"  {line}")
-        finally:
-            shutil.copy2(kept, results)
+    for run in args.runs:
+        found = failures(notebook, run.resolve(), results)
+        failed |= bool(found)
+        print(f"{run}: " + ("every check holds" if not found else f"{len(found)} fail"))
+        for line in found:
+            print(f"  {line}")
     return 1 if failed else 0
 
 

@@ -29,7 +29,9 @@ it runs and reads well in JupyterLite; the chapters themselves stay as they are:
   ``alt`` of the image) follows the cell that draws it, in a folded "Text description of the
   figure", since JupyterLab gives a live figure no ``alt``.
 - Files the notebook reads by a relative path written as a string literal in its code (for
-  example ``"../benchmarks/results/cnn.json"``) are copied along, at the same relative place.
+  example ``"../benchmarks/results/cnn.json"``) are copied along, at the same relative place;
+  so are the files of a folder named that way with a final slash
+  (``"../benchmarks/results/pooling_repeats/"``).
 """
 
 from __future__ import annotations
@@ -617,15 +619,21 @@ def coding_exercises(root: Path = ROOT) -> dict[str, list[Exercise]]:
 
 
 def data_files(nb: dict, notebook: Path, root: Path) -> list[Path]:
-    """Files the notebook's code reads through a relative path in a string literal."""
+    """Files the notebook's code reads through a relative path in a string literal, and the
+    files of a folder named by one that ends in a slash."""
     found = []
     for cell in nb["cells"]:
         if cell["cell_type"] != "code":
             continue
-        for literal in re.findall(r"""["']([\w./-]+\.[A-Za-z0-9]+)["']""", "".join(cell["source"])):
+        source = "".join(cell["source"])
+        for literal in re.findall(r"""["']([\w./-]+\.[A-Za-z0-9]+)["']""", source):
             path = (notebook.parent / literal).resolve()
             if path.is_file() and root in path.parents:
                 found.append(path)
+        for literal in re.findall(r"""["']([\w./-]+/)["']""", source):
+            folder = (notebook.parent / literal).resolve()
+            if folder.is_dir() and root in folder.parents:
+                found.extend(sorted(path for path in folder.iterdir() if path.is_file()))
     return found
 
 

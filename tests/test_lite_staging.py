@@ -137,6 +137,16 @@ def test_every_chapter_stages(tmp_path):
                 assert lite_stage.RAW_MYST.search(cell["source"]) is None, path.name
 
 
+def test_files_a_chapter_reads_are_staged_beside_it(tmp_path):
+    lite_stage.stage(tmp_path)
+    results = ROOT / "benchmarks" / "results"
+    repeats = sorted((results / "pooling_repeats").glob("*.json"))
+    assert repeats  # the folder making_it_fast names with a final slash: every file of it
+    for path in [results / "pooling.json", results / "cnn.json", *repeats]:
+        copy = tmp_path / path.relative_to(ROOT)
+        assert copy.read_bytes() == path.read_bytes(), copy
+
+
 def test_a_tampered_pyodide_file_is_refused(tmp_path):
     good, bad = tmp_path / "good.whl", tmp_path / "bad.whl"
     good.write_bytes(b"the real file")
