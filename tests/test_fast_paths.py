@@ -129,7 +129,9 @@ def test_winner_codes_are_positions_when_they_fit_a_byte():
 def test_scratch_buffers_start_cache_lines(dtype):
     for n in (0, 1, 13, 1000):
         a = _phases.aligned_empty(n, dtype)
-        assert a.shape == (n,) and a.dtype == dtype and a.ctypes.data % _phases.ALIGNMENT == 0
+        assert a.shape == (n,) and a.dtype == dtype
+        # an empty array has no first element, and NumPy may leave its pointer anywhere
+        assert n == 0 or a.ctypes.data % _phases.ALIGNMENT == 0
     plan = plan_of(np.zeros((2, 3, 9, 11)), 2, kernel_size=3, stride=2, padding=1)
     buf, flat = plan.buffers(dtype, 7, planes=3)
     assert buf.shape == (len(plan.phases), 3) + plan.ext
