@@ -50,7 +50,8 @@ CSS = """
 #ID .arr{stroke:#D55E00;stroke-width:2.5;fill:none}
 #ID .v{font-size:13px;text-anchor:middle;dominant-baseline:central}
 #ID .b{font-weight:700}
-#ID .m{font-size:9px;font-weight:700}
+#ID .m{font-size:11px;font-weight:700}
+#ID .lm{font-size:9px;font-weight:700}
 #ID .d{font-size:9px;text-anchor:middle}
 #ID .g{fill:#555;font-size:11px}
 #ID .ix{fill:#555;font-size:10px;text-anchor:middle}

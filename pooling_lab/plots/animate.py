@@ -114,7 +114,7 @@ def _legend(canvas, y, items):
     x = 0
     for cls, mark, label in items:
         canvas.add("rect", {"x": x, "y": y, "width": 22, "height": 22, "class": cls})
-        canvas.text(x + 11, y + 11, mark, "v m" if len(mark) > 2 else "v b")
+        canvas.text(x + 11, y + 11, mark, "v lm" if len(mark) > 2 else "v b")
         canvas.text(x + 28, y + 15, label, "lg")
         x += 40 + 6.6 * len(label)
     canvas.extend(x, y + 24)
