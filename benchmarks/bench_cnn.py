@@ -82,6 +82,7 @@ sys.path.insert(0, str(ROOT.parent))
 
 from bench_machine import (  # noqa: E402
     check_out,
+    code_tree,
     code_version,
     load_averages,
     machine_record,
@@ -206,6 +207,7 @@ def main(argv=None) -> int:
     check_out(SCRIPT, args.out, args.quick)
     check = preflight(SCRIPT, args.allow_busy)
     code = code_version()
+    tree = code_tree()
     lrs = tuple(args.lrs) if args.lrs else ((0.1,) if args.quick else LR_GRID)
     tune_seeds = list(range(100, 100 + args.tune_seeds))  # not the test seeds
     test_seeds = list(range(args.test_seeds))
@@ -264,6 +266,7 @@ def main(argv=None) -> int:
         "not_publishable_because": None,
         "quick": args.quick,
         "code": code,
+        "code_tree": tree,
         "machine": {
             **machine_record(),
             **load_averages(checks),

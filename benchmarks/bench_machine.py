@@ -42,6 +42,7 @@ with ``"publishable": false``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -112,6 +113,25 @@ def code_version() -> str | None:
     except (OSError, subprocess.CalledProcessError):
         return None
     return commit + ("+dirty" if dirty else "")
+
+
+def code_tree() -> str | None:
+    """A short hash of the benchmarked code's files at HEAD (the package, the benchmark scripts,
+    pyproject.toml): equal for two commits that differ only elsewhere (chapters, tests,
+    results), so results measured at either are of the same code."""
+    paths = [path for path in CODE_PATHS if not path.startswith(":")]
+    try:
+        listing = subprocess.run(
+            ["git", "-C", str(ROOT.parent), "ls-tree", "-r", "HEAD", "--", *paths],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    # ls-tree knows no exclusions: the results files are dropped here (a tab precedes the path)
+    kept = [line for line in listing.splitlines() if "\tbenchmarks/results/" not in line]
+    return hashlib.sha256("\n".join(kept).encode()).hexdigest()[:12] if kept else None
 
 
 def load_average() -> list[float] | None:

@@ -135,6 +135,7 @@ sys.path.insert(0, str(ROOT))
 import loop_profile  # noqa: E402
 from bench_machine import (  # noqa: E402
     check_out,
+    code_tree,
     code_version,
     load_averages,
     machine_record,
@@ -651,6 +652,7 @@ def main(argv=None) -> int:
     check_out(SCRIPT, args.out, args.quick)
     check = preflight(SCRIPT, args.allow_busy)
     code = code_version()  # at the start: the code that is measured
+    tree = code_tree()
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     try:
         import torch
@@ -679,6 +681,7 @@ def main(argv=None) -> int:
         "not_publishable_because": None,
         "quick": args.quick,
         "code": code,
+        "code_tree": tree,
         "started": started,
         "dtype": "float32",
         "what": (
