@@ -14,7 +14,9 @@ For each run, the notebook's code cells run in this process, in one namespace, w
 drawing nowhere, in a scratch folder that stands in for the notebook's, with the run where the
 results file would be: the repository is not touched. The other files and folders the code
 names by a relative path in a string literal (making_it_fast's other committed runs, say) are
-copied beside it as they are; a path to anything else fails, and is reported. Every top-level
+copied beside it as they are, except that a run taken from such a folder is replaced there by
+the committed results, so that the chapter sees the same set of runs with another one shown; a
+path to anything else fails, and is reported. Every top-level
 statement runs on its own, so a failing ``assert`` is reported and the rest of its cell still
 runs: one run shows all the claims it breaks, not only the first. Exit status 1 if any failed.
 """
@@ -70,6 +72,10 @@ def failures(notebook: Path, run: Path, results: Path) -> list[str]:
             placed.parent.mkdir(parents=True, exist_ok=True)
             if source.is_dir():
                 shutil.copytree(source, placed)
+                if run.parent == source and results.exists():
+                    # the run is one of the folder's (a committed repeat): the folder holds the
+                    # committed results in its place, so the chapter sees the same set of runs
+                    shutil.copy2(results, placed / run.name)
             else:
                 shutil.copy2(source, placed)
         os.chdir(here)
