@@ -490,6 +490,8 @@ def test_the_committed_runs_share_a_machine_and_the_chapter_holds_for_each():
         for key in ("cpu", "numpy", "numpy_simd", "torch", "torch_cpu_capability"):
             assert report["machine"].get(key) == first["machine"].get(key), (path.name, key)
         assert report["settings"] == first["settings"]
+        # the same benchmarked code: package, benchmark scripts and pyproject.toml
+        assert first["code_tree"] and report["code_tree"] == first["code_tree"], path.name
         found = claims.failures(ROOT / "book" / "making_it_fast.ipynb", path, results)
         assert found == [], f"{path.name}: " + "; ".join(found)
 
