@@ -204,7 +204,7 @@ class PhasePlan:
         its (phases, planes * plane) view; each phase starts a cache line."""
         flat = aligned_rows(len(self.phases), planes * self.plane, dtype)
         flat.fill(fill)
-        inner = np.empty((planes,) + self.ext, dtype=flat.dtype).strides  # C order, no data
+        inner = flat[0].reshape((planes,) + self.ext).strides  # one phase is contiguous
         buf = np.lib.stride_tricks.as_strided(
             flat, (len(self.phases), planes) + self.ext, (flat.strides[0],) + inner
         )
