@@ -119,7 +119,9 @@ def code_tree() -> str | None:
     """A short hash of the benchmarked code's files at HEAD (the package, the benchmark scripts,
     pyproject.toml): equal for two commits that differ only elsewhere (chapters, tests,
     results), so results measured at either are of the same code."""
+    # ls-tree takes no pathspec magic: CODE_PATHS's exclusions are applied to its listing
     paths = [path for path in CODE_PATHS if not path.startswith(":")]
+    excluded = [path.removeprefix(":(exclude)") + "/" for path in CODE_PATHS if path not in paths]
     try:
         listing = subprocess.run(
             ["git", "-C", str(ROOT.parent), "ls-tree", "-r", "HEAD", "--", *paths],
@@ -129,8 +131,11 @@ def code_tree() -> str | None:
         ).stdout
     except (OSError, subprocess.CalledProcessError):
         return None
-    # ls-tree knows no exclusions: the results files are dropped here (a tab precedes the path)
-    kept = [line for line in listing.splitlines() if "\tbenchmarks/results/" not in line]
+    kept = [
+        line
+        for line in listing.splitlines()
+        if not line.split("\t", 1)[1].startswith(tuple(excluded))  # "<mode> <type> <hash>\t<path>"
+    ]
     return hashlib.sha256("\n".join(kept).encode()).hexdigest()[:12] if kept else None
 
 
