@@ -12,11 +12,12 @@ them depends on the run, and the text should say less.
 
 For each run, the notebook's code cells run in this process, in one namespace, with matplotlib
 drawing nowhere, in a scratch folder that stands in for the notebook's, with the run where the
-results file would be: the repository is not touched. The other files and folders the code
-names by a relative path in a string literal (making_it_fast's other committed runs, say) are
-copied beside it as they are, except that a run taken from such a folder is replaced there by
-the committed results, so that the chapter sees the same set of runs with another one shown; a
-path to anything else fails, and is reported. Every top-level
+results file would be: the repository is not touched. The other files the code reads by a
+relative path in a string literal (making_it_fast's other committed runs, say), found as the
+in-browser copy finds them (``lite_stage.data_files``), are copied beside it as they are,
+except that a run that is one of them is replaced there by the committed results, so that the
+chapter sees the same set of runs with another one shown; a path to anything else fails, and
+is reported. Every top-level
 statement runs on its own, so a failing ``assert`` is reported and the rest of its cell still
 runs: one run shows all the claims it breaks, not only the first. Exit status 1 if any failed.
 """
@@ -29,11 +30,12 @@ import contextlib
 import io
 import json
 import os
-import re
 import shutil
 import sys
 import tempfile
 from pathlib import Path
+
+import lite_stage
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,17 +45,6 @@ def code_cells(notebook: Path) -> list[str]:
     return ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
 
 
-def named_paths(notebook: Path) -> list[Path]:
-    """Existing files and folders the notebook's code names by a relative path in a literal."""
-    found = []
-    for source in code_cells(notebook):
-        for literal in re.findall(r"""["'](\.{1,2}/[\w./-]*)["']""", source):
-            path = (notebook.parent / literal).resolve()
-            if path.exists():
-                found.append(path)
-    return found
-
-
 def failures(notebook: Path, run: Path, results: Path) -> list[str]:
     """Run the notebook's code cells against ``run`` standing in for ``results``; one line per
     failing assert or statement. All paths are absolute; ``results`` need not exist."""
@@ -61,23 +52,20 @@ def failures(notebook: Path, run: Path, results: Path) -> list[str]:
 
     matplotlib.use("Agg")
     found, namespace = [], {"__name__": "__main__"}
-    others = [path for path in named_paths(notebook) if path != results]
-    base = Path(os.path.commonpath([notebook.parent, results.parent, *others]))
+    base = Path(os.path.commonpath([notebook.parent, results.parent]))
+    nb = json.loads(notebook.read_text(encoding="utf-8"))
+    others = [path for path in lite_stage.data_files(nb, notebook, base) if path != results]
     cwd = os.getcwd()
     with tempfile.TemporaryDirectory() as tmp:
         here = Path(tmp) / notebook.parent.relative_to(base)
         here.mkdir(parents=True, exist_ok=True)
-        for source, target in [(run, results), *((path, path) for path in others)]:
+        # a run that is one of the other files (a committed repeat) leaves its place to the
+        # committed results: the chapter sees the same set of runs
+        swap = {run: results} if results.exists() else {}
+        for source, target in [(run, results), *((swap.get(p, p), p) for p in others)]:
             placed = Path(tmp) / target.relative_to(base)
             placed.parent.mkdir(parents=True, exist_ok=True)
-            if source.is_dir():
-                shutil.copytree(source, placed)
-                if run.parent == source and results.exists():
-                    # the run is one of the folder's (a committed repeat): the folder holds the
-                    # committed results in its place, so the chapter sees the same set of runs
-                    shutil.copy2(results, placed / run.name)
-            else:
-                shutil.copy2(source, placed)
+            shutil.copy2(source, placed)
         os.chdir(here)
         try:
             for number, source in enumerate(code_cells(notebook), 1):
