@@ -485,8 +485,11 @@ def test_the_committed_runs_share_a_machine_and_the_chapter_holds_for_each():
     assert len(REPEATS) >= 2
     results = ROOT / "benchmarks" / "results" / "pooling.json"
     first = committed("pooling.json")
+    # the README: each run started once the 1-minute load had fallen back below 0.1
+    assert first["machine"]["load_average_before"][0] < 0.1
     for path in REPEATS:
         report = committed(f"pooling_repeats/{path.name}")
+        assert report["machine"]["load_average_before"][0] < 0.1, path.name
         for key in ("cpu", "numpy", "numpy_simd", "torch", "torch_cpu_capability"):
             assert report["machine"].get(key) == first["machine"].get(key), (path.name, key)
         assert report["settings"] == first["settings"]
