@@ -496,6 +496,30 @@ def test_dense_wrong_shape_hint_speaks_of_the_dense_layer():
     assert "grad_b" in report.hint and "window" not in report.hint
 
 
+def test_dense_results_may_come_back_as_a_list():
+    report = ex.check_dense_backward(lambda x, W, g: [g @ W.T, x.T @ g, g.sum(axis=0)])
+    assert report.passed, repr(report)
+
+
+def test_dense_wrong_shape_names_the_gradient_that_has_it():
+    report = ex.check_dense_backward(lambda x, W, g: (g @ W.T, x.T @ g, g.sum(axis=1)))
+    assert report.misconception == "shape" and "grad_b has shape (3,)" in report.message
+
+
+def test_a_narrowed_dtype_gets_a_hint_for_that_direction():
+    def narrowed(x, W, g):
+        return g @ W.T, x.T @ g, g.sum(axis=0).astype(np.float32)
+
+    report = ex.check_dense_backward(narrowed)
+    assert report.misconception == "dtype" and "grad_b has dtype float32" in report.message
+    assert "narrower" in report.hint and "float32 input must" not in report.hint
+
+
+def test_dense_transposed_hint_says_where_the_habit_comes_from():
+    report = ex.check_dense_backward(lambda x, W, g: (g @ W.T, g.T @ x, g.sum(axis=0)))
+    assert report.misconception == "transposed" and "PyTorch" in report.hint
+
+
 def test_max_pool_forward_shape_hint_speaks_of_windows():
     report = ex.check_max_pool_forward(lambda x, k, s, p: forward(x, k, s, p)[None])
     assert report.misconception == "shape" and "per window" in report.hint

@@ -181,7 +181,11 @@ MISCONCEPTIONS = {
         "grad_b was not summed over the batch",
         "b is added to every row, so its gradient is the sum of grad_y over rows",
     ),
-    "transposed": ("grad_W is transposed", "grad_W must have W's shape (D, M): x.T @ grad_y"),
+    "transposed": (
+        "grad_W is transposed",
+        "grad_W must have W's shape (D, M): x.T @ grad_y. (PyTorch's Linear.weight is stored "
+        "(out, in), the transpose of this W, which is why its gradient is grad_y.T @ x there)",
+    ),
     "no_padding": (
         "the padding was ignored",
         "padding adds p positions on each side (filled with -inf for max pooling), and the "
@@ -284,6 +288,13 @@ def _mutated(exercise, fn, position, description):
     return Report(exercise, False, f"{message} ({description}: {name})", "mutated", hint)
 
 
+_NARROWED_HINT = (
+    "the result must keep the input's precision, but something in your computation made it "
+    "narrower: an array created with a smaller dtype (dtype=np.float32, say) or a cast with "
+    ".astype(...); use np.zeros_like(x) or dtype=x.dtype"
+)
+
+
 def _diagnose(exercise, fn, cases, names=None, extra=None):
     """Run every case; on the first wrong answer, name the matching misconception.
 
@@ -303,8 +314,11 @@ def _diagnose(exercise, fn, cases, names=None, extra=None):
             return report
         if mutated is not None:
             return _mutated(exercise, fn, mutated, description)
-        got = result if isinstance(result, tuple) else (result,)
         want = expected if isinstance(expected, tuple) else (expected,)
+        # Several results may come back as a list as well as a tuple; one result that is a
+        # list is the result itself (a list of numbers).
+        several = isinstance(result, tuple) or (isinstance(result, list) and len(want) > 1)
+        got = tuple(result) if several else (result,)
         if len(got) != len(want):
             return _fail(exercise, "shape", f"{description}: expected {len(want)} results")
         arrays = []
@@ -319,7 +333,8 @@ def _diagnose(exercise, fn, cases, names=None, extra=None):
                 return _fail(exercise, "not_numbers", f"{description}: {what} {shown}")
             arrays.append(g)
         got = tuple(arrays)
-        for g, w in zip(got, want):
+        for at, (g, w) in enumerate(zip(got, want)):
+            which = f"{names[at]} has" if names else "got"
             if g.shape != np.shape(w):
                 near = g.ndim == np.ndim(w) and all(
                     abs(a - b) <= 1 for a, b in zip(g.shape, np.shape(w))
@@ -328,14 +343,16 @@ def _diagnose(exercise, fn, cases, names=None, extra=None):
                 if key is None:
                     key = mistakes.get("__shape__", "shape") if near else "shape"
                 return _fail(
-                    exercise, key, f"{description}: got shape {g.shape}, expected {np.shape(w)}"
+                    exercise, key, f"{description}: {which} shape {g.shape}, expected {np.shape(w)}"
                 )
-            if np.asarray(w).dtype.kind == "f" and g.dtype != np.asarray(w).dtype:
-                return _fail(
-                    exercise,
-                    "dtype",
-                    f"{description}: got {g.dtype}, expected {np.asarray(w).dtype}",
-                )
+            expected_dtype = np.asarray(w).dtype
+            if expected_dtype.kind == "f" and g.dtype != expected_dtype:
+                message = f"{description}: {which} dtype {g.dtype}, expected {expected_dtype}"
+                if g.dtype.kind == "f" and g.dtype.itemsize < expected_dtype.itemsize:
+                    # the table's hint speaks of float32 inputs turned float64: the other way
+                    header = f"the result has the wrong dtype ({message})"
+                    return Report(exercise, False, header, "dtype", _NARROWED_HINT)
+                return _fail(exercise, "dtype", message)
         close = [np.allclose(g, w, rtol=1e-5, atol=1e-6, equal_nan=True) for g, w in zip(got, want)]
         if all(close):
             continue

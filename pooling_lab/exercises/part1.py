@@ -110,9 +110,10 @@ def check_dense_backward(fn: Callable) -> Report:
     )
     if report.misconception == "shape":
         result, _, _ = _call(fn, (x, W, g))
-        if isinstance(result, tuple) and len(result) == 3 and np.shape(result[1]) == (2, 4):
+        three = isinstance(result, (tuple, list)) and len(result) == 3
+        if three and np.shape(result[1]) == (2, 4):
             return _fail("check_dense_backward", "transposed", "grad_W has shape (2, 4)")
-        if isinstance(result, tuple) and len(result) == 3 and np.shape(result[2]) == (3, 2):
+        if three and np.shape(result[2]) == (3, 2):
             return _fail("check_dense_backward", "no_batch_sum", "grad_b has shape (3, 2)")
         return replace(report, hint=_DENSE_SHAPE_HINT)
     return report
