@@ -454,6 +454,25 @@ def test_split_without_division_gets_the_division_hint():
     assert "first in row-major" not in report.hint
 
 
+def test_max2_with_python_bool_not_is_named():
+    def max2_tilde(a, b, g):
+        a_wins = a >= b
+        return g * a_wins, g * ~a_wins
+
+    report = ex.check_max2_backward(max2_tilde)
+    assert report.misconception == "python_bool_not" and "np.greater_equal" in report.hint
+
+
+def test_max2_wrong_number_of_results_says_to_return_a_pair():
+    report = ex.check_max2_backward(lambda a, b, g: g * (a >= b))
+    assert "grad_a, grad_b" in report.hint and "number of results" in report.message
+
+
+def test_relu_half_at_zero_is_named_as_valid_but_not_asked():
+    report = ex.check_relu_backward(lambda x, g: g * ((x > 0) + 0.5 * (x == 0)).astype(g.dtype))
+    assert report.misconception == "relu_half" and "central differences" in report.hint
+
+
 def test_max2_split_tie_is_named_as_valid_but_not_asked():
     def max2_split(a, b, g):
         share = np.where(a == b, 0.5, 1.0)

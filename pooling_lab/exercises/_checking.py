@@ -123,7 +123,8 @@ MISCONCEPTIONS = {
     ),
     "to_loser": (
         "the gradient went to the smaller input",
-        "the derivative of max(a, b) with respect to a is 1 when a wins and 0 when it loses",
+        "the derivative of max(a, b) with respect to a is 1 when a wins and 0 when it loses; "
+        "or the two came back in the wrong order: return (grad_a, grad_b)",
     ),
     "relu_negative": (
         "gradient passed through inputs that are not positive",
@@ -133,6 +134,17 @@ MISCONCEPTIONS = {
         "at x == 0 the gradient was passed through (slope 1)",
         "x == 0 is ReLU's kink, where any slope in [0, 1] is valid; the exercise asks for "
         "PyTorch's convention, slope 0: test x > 0, not x >= 0",
+    ),
+    "python_bool_not": (
+        "~ was applied to a Python bool, which negates it as an integer (~True == -2)",
+        "with plain numbers, a >= b is a Python bool, and ~ on it is not logical not: build the "
+        "mask with np.greater_equal(a, b), which is a NumPy bool for numbers too, or use "
+        "1 - mask or np.logical_not(mask)",
+    ),
+    "relu_half": (
+        "at x == 0 the gradient was halved (slope 1/2)",
+        "1/2 at x == 0 is a valid subgradient, and it is what central differences return at "
+        "the kink, but the exercise asks for PyTorch's convention, slope 0: test x > 0",
     ),
     "relu_value": (
         "the result is scaled by the input or output value",
@@ -320,7 +332,15 @@ def _diagnose(exercise, fn, cases, names=None, extra=None):
         several = isinstance(result, tuple) or (isinstance(result, list) and len(want) > 1)
         got = tuple(result) if several else (result,)
         if len(got) != len(want):
-            return _fail(exercise, "shape", f"{description}: expected {len(want)} results")
+            message = f"the wrong number of results ({description}: expected {len(want)}, got "
+            message += f"{len(got)})"
+            what = ", ".join(names) if names else "one gradient per input"
+            hint = (
+                f"return a tuple of {len(want)}: {what}"
+                if len(want) > 1
+                else ("return the gradient itself, one array, not a tuple")
+            )
+            return Report(exercise, False, message, "shape", hint)
         arrays = []
         for at, r in enumerate(got):
             try:

@@ -163,13 +163,13 @@ def check_relu_backward(fn: Callable) -> Report:
             "a 2-D float32 array with a 0",
             (x32, g32),
             F.relu_backward(g32, x32),
-            {"relu_at_zero": g32 * (x32 >= 0)},
+            {"relu_at_zero": g32 * (x32 >= 0), "relu_half": g32 * ((x32 > 0) + 0.5 * (x32 == 0))},
         ),
         (
             "x exactly 0 (PyTorch gives 0)",
             (np.zeros(2), np.ones(2)),
             np.zeros(2),
-            {"relu_at_zero": np.ones(2)},
+            {"relu_at_zero": np.ones(2), "relu_half": np.full(2, 0.5)},
         ),
     ]
     return _diagnose("check_relu_backward", fn, cases)
@@ -213,8 +213,17 @@ def check_max2_backward(fn: Callable) -> Report:
                 "split_tie": (np.array([3.0]), np.array([3.0])),
             },
         ),
+        # np.maximum takes plain numbers too; there a >= b is a Python bool, and ~True == -2
+        (
+            "plain Python floats, a tie: a == b == 0.0",
+            (0.0, 0.0, 1.0),
+            (1.0, 0.0),
+            {
+                "python_bool_not": (1.0, -2.0),
+            },
+        ),
     ]
-    report = _diagnose("check_max2_backward", fn, cases)
+    report = _diagnose("check_max2_backward", fn, cases, names=("grad_a", "grad_b"))
     if report.misconception == "last_tie":
         report = replace(report, hint=_MAX2_LAST_TIE_HINT)
     if report.misconception == "all_ties":
