@@ -246,3 +246,36 @@ def test_chapter_numbers_hold_in_torch():
     _, _, t_grad = _torch(2, wide, (1, 2), (1, 3), samples, np.ones((1, 1, 1, 3)))
     assert FR.fractional_starts(0.5, 10, 3, 2).tolist() == [0, 4, 8]
     assert t_grad.ravel()[[2, 3, 6, 7]].tolist() == [0.0] * 4
+
+
+def test_torch_layer_keeps_no_samples_and_redraws_in_eval_mode():
+    # pooling_3d_fractional says so: torch's module keeps no samples after a forward pass, and
+    # eval() does not fix its windows (pooling_lab's layers keep theirs in random_samples)
+    torch.manual_seed(0)
+    layer = torch.nn.FractionalMaxPool2d(2, output_ratio=0.7)
+    x = torch.randn(2, 3, 10, 10)
+    layer(x)
+    assert getattr(layer, "_random_samples", None) is None and not list(layer.buffers())
+    layer.eval()
+    outs = [layer(x) for _ in range(5)]
+    assert any(not torch.equal(outs[0], out) for out in outs[1:])
+
+
+@pytest.mark.parametrize(
+    ("u", "size", "out", "k", "dtype", "starts"),
+    [
+        (0.49999999999999994, 5, 3, 1, np.float64, [0, 3, 4]),  # steps 3 and 1, mean step 2
+        (0.49999994, 32, 16, 2, np.float32, [0, 3, *range(5, 31, 2), 30]),  # input 2 skipped
+    ],
+)
+def test_rounding_can_break_the_floor_or_ceil_step_rule_as_in_torch(u, size, out, k, dtype, starts):
+    # the chapter's exact-arithmetic caveat: with a whole-number mean step, a sample just below
+    # a multiple of 1 / s rounds (i + u) s up but u s down; torch does the same
+    got = FR.fractional_starts(dtype(u), size, out, k, dtype=dtype)
+    assert got.tolist() == starts
+    x = torch.arange(size, dtype=getattr(torch, np.dtype(dtype).name)).reshape(1, 1, 1, size)
+    samples = torch.tensor([[[u, 0.0]]], dtype=x.dtype)
+    _, idx = torch.nn.functional.fractional_max_pool2d(
+        x, (1, k), output_size=(1, out), return_indices=True, _random_samples=samples
+    )
+    assert (idx.flatten() - (k - 1)).tolist() == starts  # an increasing row: the window's last
