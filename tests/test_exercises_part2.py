@@ -474,3 +474,18 @@ def test_fractional_starts_checker_never_crashes(returned, key):
     assert not report.passed and report.misconception == key, repr(report)
     if key == "shape":
         assert "one start per window" in report.hint and "gradient" not in report.hint
+
+
+def test_fractional_starts_in_the_wrong_order_of_operations_is_named():
+    import math
+
+    def expanded(u, size, out, k):  # i * s_bar + u * s_bar where PyTorch has (i + u) * s_bar
+        if out == 1:
+            return [size - k]
+        s_bar = (size - k) / (out - 1)
+        starts = [math.floor(i * s_bar + u * s_bar) - math.floor(u * s_bar) for i in range(out - 1)]
+        return [*starts, size - k]
+
+    report = ex.check_fractional_starts(expanded)
+    assert report.misconception == "frac_order", repr(report)
+    assert "(i + u) * s_bar" in report.hint

@@ -11,7 +11,7 @@ import numpy as np
 from .. import functional as F
 from ..adaptive import adaptive_avg_pool1d_backward, adaptive_bins
 from ..generalized import lse_pool2d_backward
-from ._checking import MISCONCEPTIONS, Report, _diagnose
+from ._checking import MISCONCEPTIONS, Report, _call, _diagnose, _fail
 
 # Part 2's own misconceptions, registered with the shared table (keys are what tests check).
 MISCONCEPTIONS.update(
@@ -113,6 +113,12 @@ MISCONCEPTIONS.update(
             "number. In exact arithmetic a difference of two floors of numbers s_bar apart is "
             "floor(s_bar) or ceil(s_bar), so every step, the last one included, is one of those "
             "two",
+        ),
+        "frac_order": (
+            "i * s_bar + u * s_bar was computed where PyTorch computes (i + u) * s_bar",
+            "the two are equal in exact arithmetic but can round differently in floating "
+            "point, and a floor then moves a start by one: add u to i first, then multiply, "
+            "(i + u) * s_bar",
         ),
         "frac_ceil": (
             "the starts were rounded up (ceil), not down",
@@ -462,7 +468,8 @@ _FRAC_SHAPE_HINT = (
 
 
 def _frac_starts(u, size, out, k, rule):
-    """The starts with one specific mistake: "ceil", or "formula_last" (the formula at every i).
+    """The starts with one specific mistake: "ceil", "formula_last" (the formula at every i),
+    or "expanded" (i * s_bar + u * s_bar in place of PyTorch's (i + u) * s_bar).
 
     Computed as the exercise's loop computes them, in Python floats.
     """
@@ -471,7 +478,10 @@ def _frac_starts(u, size, out, k, rule):
     s_bar = (size - k) / (out - 1)
     rnd = math.ceil if rule == "ceil" else math.floor
     count = out if rule == "formula_last" else out - 1
-    starts = [rnd((i + u) * s_bar) - rnd(u * s_bar) for i in range(count)]
+    if rule == "expanded":
+        starts = [rnd(i * s_bar + u * s_bar) - rnd(u * s_bar) for i in range(count)]
+    else:
+        starts = [rnd((i + u) * s_bar) - rnd(u * s_bar) for i in range(count)]
     return np.array(starts if rule == "formula_last" else [*starts, size - k])
 
 
@@ -487,6 +497,9 @@ def _frac_shape(args, got, want):
     if not set(np.diff(starts).tolist()) <= {math.floor(s_bar), math.ceil(s_bar)}:
         return "frac_step"
     return None
+
+
+ORDER_CASE = ("where the order of operations decides a start", 0.6666666666666665, 10, 7, 1)
 
 
 def check_fractional_starts(fn: Callable) -> Report:
@@ -517,7 +530,7 @@ def check_fractional_starts(fn: Callable) -> Report:
     --------
     >>> from pooling_lab.fractional import fractional_starts
     >>> check_fractional_starts(fractional_starts)
-    PASS check_fractional_starts: all 508 cases agree.
+    PASS check_fractional_starts: all 509 cases agree.
     """
     from ..fractional import fractional_starts
 
@@ -533,6 +546,8 @@ def check_fractional_starts(fn: Callable) -> Report:
         ("where (out - 1) * s_bar rounds to just below 15", 0.0, 16, 12, 1),
         ("where u * s_bar rounds to just below 3", 0.7, 31, 8, 1),
         ("a single window", 0.3, 5, 1, 2),
+        # (i + u) * s_bar and i * s_bar + u * s_bar round apart here (start 4 is 6, not 7)
+        ORDER_CASE,
     ]
     rng = np.random.default_rng(0)
     for _ in range(500):
@@ -545,7 +560,8 @@ def check_fractional_starts(fn: Callable) -> Report:
         args = (u, size, out, k)
         right = fractional_starts(u, size, out, k)
         mistakes = {"__shape__": "shape"}
-        for key, rule in (("frac_ceil", "ceil"), ("frac_last_formula", "formula_last")):
+        rules = (("frac_ceil", "ceil"), ("frac_last_formula", "formula_last"))
+        for key, rule in (*rules, ("frac_order", "expanded")):
             wrong = _frac_starts(u, size, out, k, rule)
             if not np.array_equal(wrong, right):
                 mistakes[key] = wrong
@@ -554,6 +570,15 @@ def check_fractional_starts(fn: Callable) -> Report:
         )
         cases.append((where, args, right, mistakes))
     report = _diagnose("check_fractional_starts", fn, cases, extra=_frac_shape)
+    if report.misconception == "frac_ceil":
+        # At some cases i * s_bar + u * s_bar floors to what ceil gives; the order case tells
+        # the two apart (there ceil gives a third answer), so that the hint fits the code.
+        _, u, size, out, k = ORDER_CASE
+        result, _, _ = _call(fn, (u, size, out, k))
+        expanded = _frac_starts(u, size, out, k, "expanded")
+        if np.array_equal(np.asarray(result), expanded):
+            where = f"u = {u!r}, size = {size}, out = {out}, k = {k}, {ORDER_CASE[0]}"
+            return _fail("check_fractional_starts", "frac_order", where)
     if report.misconception == "crashed" and "ZeroDivisionError" in report.message:
         if ", out = 1, " in report.message:
             report = replace(report, hint=_FRAC_GUARD_HINT)
