@@ -539,6 +539,12 @@ def test_dense_transposed_hint_says_where_the_habit_comes_from():
     assert report.misconception == "transposed" and "PyTorch" in report.hint
 
 
+def test_one_result_returned_in_a_tuple_is_told_to_return_one_result():
+    report = ex.check_relu_backward(lambda x, g: (g * (x > 0), x))
+    assert "number of results" in report.message and "not a tuple" in report.hint
+    assert "gradient" not in report.hint  # the same hint serves checkers of counts and starts
+
+
 def test_max_pool_forward_shape_hint_speaks_of_windows():
     report = ex.check_max_pool_forward(lambda x, k, s, p: forward(x, k, s, p)[None])
     assert report.misconception == "shape" and "per window" in report.hint

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -334,11 +334,11 @@ def _diagnose(exercise, fn, cases, names=None, extra=None):
         if len(got) != len(want):
             message = f"the wrong number of results ({description}: expected {len(want)}, got "
             message += f"{len(got)})"
-            what = ", ".join(names) if names else "one gradient per input"
+            what = ", ".join(names) if names else "in the order the exercise gives"
             hint = (
                 f"return a tuple of {len(want)}: {what}"
                 if len(want) > 1
-                else ("return the gradient itself, one array, not a tuple")
+                else "return one result (an array or a number), not a tuple"
             )
             return Report(exercise, False, message, "shape", hint)
         arrays = []
@@ -368,11 +368,11 @@ def _diagnose(exercise, fn, cases, names=None, extra=None):
             expected_dtype = np.asarray(w).dtype
             if expected_dtype.kind == "f" and g.dtype != expected_dtype:
                 message = f"{description}: {which} dtype {g.dtype}, expected {expected_dtype}"
+                report = _fail(exercise, "dtype", message)
                 if g.dtype.kind == "f" and g.dtype.itemsize < expected_dtype.itemsize:
                     # the table's hint speaks of float32 inputs turned float64: the other way
-                    header = f"the result has the wrong dtype ({message})"
-                    return Report(exercise, False, header, "dtype", _NARROWED_HINT)
-                return _fail(exercise, "dtype", message)
+                    report = replace(report, hint=_NARROWED_HINT)
+                return report
         close = [np.allclose(g, w, rtol=1e-5, atol=1e-6, equal_nan=True) for g, w in zip(got, want)]
         if all(close):
             continue
