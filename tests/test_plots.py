@@ -28,6 +28,16 @@ def test_negative_zero_is_drawn_as_zero():
     assert _texts(ax) == ["0", "1"]
 
 
+def test_matrix_shades_on_its_own_scale_unless_given_a_shared_one():
+    small, large = np.array([[1.0, 2.0]]), np.array([[1.0, 4.0]])
+    own = plots.matrix(small).images[0].get_clim()
+    shared = plots.matrix(small, vmax=large.max()).images[0].get_clim()
+    assert own == (-2.0, 2.0)
+    assert shared == (-4.0, 4.0)  # a 2 beside a panel whose largest is 4 is shaded as half of it
+    with pytest.raises(ValueError, match="vmax must be positive"):
+        plots.matrix(small, vmax=0.0)
+
+
 def test_gradient_routing_shows_the_input_values_and_the_routed_gradients():
     x = np.array([[1.0, 5.0, 2.0, 0.0], [3.0, 4.0, 9.0, 1.0]])
     values, grads_out, grads_in = plots.gradient_routing(x, np.array([[10.0, 20.0]]), 2)

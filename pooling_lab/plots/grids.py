@@ -21,6 +21,7 @@ def matrix(
     highlight: np.ndarray | None = None,
     highlight_color: str = WINNER,
     highlight_hatch: str | None = None,
+    vmax: float | None = None,
 ):
     """Draw a 2-D array as a grid of cells, each labelled with its value.
 
@@ -43,6 +44,10 @@ def matrix(
     highlight_hatch : str, optional
         Hatch pattern of highlighted cells, which also get a bold black edge, so that colour is
         not their only cue; by default ``"//"`` for ``WINNER`` and ``".."`` for other colours.
+    vmax : float, optional
+        The magnitude shaded darkest: the colour scale runs from ``-vmax`` to ``vmax``. By
+        default the largest finite ``abs(values)``, so each grid is shaded on its own scale;
+        give panels that are compared side by side the same ``vmax``.
 
     Returns
     -------
@@ -59,8 +64,13 @@ def matrix(
     if values.ndim != 2:
         raise ValueError(f"matrix: values must be 2-D, but got shape {values.shape}")
     ax = _axes(ax)
-    finite = values[np.isfinite(values)]
-    scale = np.abs(finite).max() if finite.size else 1.0
+    if vmax is None:
+        finite = values[np.isfinite(values)]
+        scale = np.abs(finite).max() if finite.size else 1.0
+    elif not vmax > 0:
+        raise ValueError(f"matrix: vmax must be positive, but got {vmax}")
+    else:
+        scale = vmax
     shown = np.where(np.isfinite(values), values, 0.0)
     ax.imshow(shown, cmap=cmap, vmin=-scale or -1, vmax=scale or 1, alpha=0.35)
     if highlight is not None:
