@@ -80,3 +80,15 @@ def test_torch_maximum_splits_a_tie():
     torch.maximum(a, b).sum().backward()
     assert np.array_equal(a.grad.numpy(), [0.5, 1.0])
     assert np.array_equal(b.grad.numpy(), [0.5, 0.0])
+
+
+def test_torch_maximum_passes_a_nan_output_s_gradient_to_both_arguments():
+    # max_derivative's footnote to the max2 exercise: libraries differ on NaN, and this is
+    # torch's elementwise max (its max pooling gives the gradient to the last NaN instead).
+    a = torch.tensor([np.nan, 1.0], requires_grad=True)
+    b = torch.tensor([1.0, np.nan], requires_grad=True)
+    out = torch.maximum(a, b)
+    assert torch.isnan(out).all()
+    out.sum().backward()
+    assert np.array_equal(a.grad.numpy(), [1.0, 1.0])
+    assert np.array_equal(b.grad.numpy(), [1.0, 1.0])
