@@ -726,3 +726,27 @@ def test_a_result_that_is_not_numbers_is_named_not_crashed_on(returned):
     report = ex.check_output_size(lambda L, k, s, p, d, ceil: returned)
     assert report.misconception == "not_numbers", repr(report)
     assert "return statement" in report.hint
+
+
+def test_two_mistakes_that_agree_at_a_case_are_told_apart_by_a_later_one():
+    """The hint names the mistake the code makes, not the first in the table that fits."""
+    from pooling_lab.exercises._checking import MISCONCEPTIONS, _diagnose
+
+    first, second = "last_tie", "all_ties"  # any two keys of the table
+    cases = [
+        ("case 1", (1,), 1.0, {first: 2.0, second: 2.0}),  # both give 2 here
+        ("case 2", (2,), 2.0, {first: 3.0}),  # the second gives the right answer here
+        ("case 3", (3,), 3.0, {first: 5.0, second: 6.0}),
+    ]
+
+    def makes(answers):
+        return lambda x: answers[x]
+
+    told = _diagnose("t", makes({1: 2.0, 2: 2.0, 3: 6.0}), cases)
+    assert told.misconception == second and "case 2" in told.message
+    told = _diagnose("t", makes({1: 2.0, 2: 3.0, 3: 5.0}), cases)
+    assert told.misconception == first and "case 2" in told.message
+    # code that makes neither later: the first that fits, at the first case
+    told = _diagnose("t", makes({1: 2.0, 2: 7.0, 3: 7.0}), cases)
+    assert told.misconception == first and "case 1" in told.message
+    assert {first, second} <= set(MISCONCEPTIONS)

@@ -307,8 +307,55 @@ _NARROWED_HINT = (
 )
 
 
+def _gives(got, wrong) -> bool:
+    """Whether the results ``got`` (a tuple of arrays) are what a mistake gives, ``wrong``."""
+    wrong = wrong if isinstance(wrong, tuple) else (wrong,)
+    return len(got) == len(wrong) and all(
+        g.shape == np.shape(b) and np.allclose(g, b, rtol=1e-5, atol=1e-6, equal_nan=True)
+        for g, b in zip(got, wrong)
+    )
+
+
+def _results(answer) -> tuple:
+    """A modelled answer as the tuple of arrays that ``_gives`` compares."""
+    return tuple(np.asarray(a) for a in (answer if isinstance(answer, tuple) else (answer,)))
+
+
+def _narrow(fn, keys, later, description):
+    """Of the mistakes that give the learner's wrong answer at one case, the one their code makes.
+
+    Two mistakes can agree at a case and differ at another, and the first in the table is not
+    always the learner's: run the later cases that tell them apart and keep the mistakes whose
+    answers the code still gives there. Returns the key, and the case that decided it (the first
+    case if none did). A case where the code gives none of their answers tells nothing.
+    """
+    for where, args, expected, mistakes in later:
+        if len(keys) == 1:
+            break
+        right = expected if isinstance(expected, tuple) else (expected,)
+        # a mistake this case does not list gives the right answer here
+        answers = [mistakes.get(k, right) for k in keys]
+        if all(_gives(_results(answers[0]), b) for b in answers[1:]):
+            continue  # they all give the same answer here: nothing to tell them apart
+        result, error, mutated = _call(fn, args)
+        if error or mutated is not None:
+            break
+        several = isinstance(result, (tuple, list)) and isinstance(expected, tuple)
+        try:
+            got = tuple(np.asarray(r) for r in (result if several else (result,)))
+        except (TypeError, ValueError):
+            break
+        kept = [k for k, answer in zip(keys, answers) if _gives(got, answer)]
+        if kept and len(kept) < len(keys):
+            keys, description = kept, where
+    return keys[0], description
+
+
 def _diagnose(exercise, fn, cases, names=None, extra=None):
     """Run every case; on the first wrong answer, name the matching misconception.
+
+    Where several misconceptions give that answer, the later cases that tell them apart decide
+    (:func:`_narrow`).
 
     ``cases`` holds (description, args, expected, {misconception key: what that mistake gives}).
     Two special keys map a wrong *shape* to a misconception: ``"__shapes__"``, a dict from the
@@ -319,7 +366,7 @@ def _diagnose(exercise, fn, cases, names=None, extra=None):
     message, hint) when the table's words for that key would not fit the code that gave this
     answer, or None.
     """
-    for description, args, expected, mistakes in cases:
+    for at_case, (description, args, expected, mistakes) in enumerate(cases):
         result, error, mutated = _call(fn, args)
         if error:
             report = _fail(exercise, "crashed", f"{description}: {error}")
@@ -376,15 +423,10 @@ def _diagnose(exercise, fn, cases, names=None, extra=None):
         close = [np.allclose(g, w, rtol=1e-5, atol=1e-6, equal_nan=True) for g, w in zip(got, want)]
         if all(close):
             continue
-        for key, wrong in mistakes.items():
-            if key.startswith("__"):
-                continue
-            wrong = wrong if isinstance(wrong, tuple) else (wrong,)
-            if all(
-                g.shape == np.shape(b) and np.allclose(g, b, rtol=1e-5, atol=1e-6, equal_nan=True)
-                for g, b in zip(got, wrong)
-            ):
-                return _fail(exercise, key, description)
+        keys = [k for k, wrong in mistakes.items() if not k.startswith("__") and _gives(got, wrong)]
+        if keys:
+            key, where = _narrow(fn, keys, cases[at_case + 1 :], description)
+            return _fail(exercise, key, where)
         key = extra(args, got, want) if extra else None
         if isinstance(key, tuple):
             key, message, hint = key
