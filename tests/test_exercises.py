@@ -750,3 +750,81 @@ def test_two_mistakes_that_agree_at_a_case_are_told_apart_by_a_later_one():
     told = _diagnose("t", makes({1: 2.0, 2: 7.0, 3: 7.0}), cases)
     assert told.misconception == first and "case 1" in told.message
     assert {first, second} <= set(MISCONCEPTIONS)
+
+
+def _loop_backward(x, g, k, s, *, rows=None, cols=None, locate=None, weight=None):
+    """A learner's first-maximum loop, with hooks for the slips the checkers must catch."""
+    grad = np.zeros_like(x)
+    for i in range(g.shape[0] if rows is None else rows(g)):
+        for j in range(g.shape[1] if cols is None else cols(g)):
+            window = x[i * s : i * s + k, j * s : j * s + k]
+            if locate is None:
+                r, c = np.unravel_index(np.argmax(window), window.shape)
+                r, c = i * s + r, j * s + c
+            else:
+                r, c = locate(x, window)
+            grad[r, c] += g[i, j] if weight is None else weight(g, i, j)
+    return grad
+
+
+def test_max_pool_backward_that_returns_the_winners_mask_is_told_to_use_grad_output():
+    report = ex.check_max_pool_backward(
+        lambda x, g, k, s: _loop_backward(x, g, k, s, weight=lambda *a: 1)
+    )
+    assert report.misconception == "no_grad_output", repr(report)
+    assert "grad_output[i, j]" in report.hint
+
+
+def test_max_pool_backward_reading_the_gradient_transposed_is_not_called_an_activation():
+    # the ratio to the right answer is g.T / g: no derivative of x, so no activation hint
+    def transposed(x, g, k, s):
+        return _loop_backward(x, g, k, s, weight=lambda g, i, j: g[j, i])
+
+    report = ex.check_max_pool_backward(transposed)
+    assert not report.passed and report.misconception is None, repr(report)
+
+
+@pytest.mark.parametrize(
+    "slip",
+    [
+        {"rows": lambda g: g.shape[0], "cols": lambda g: g.shape[0]},  # square outputs only
+        {"locate": lambda x, w: tuple(np.argwhere(x == w.max())[0])},  # the value, anywhere
+    ],
+    ids=["square_only", "value_searched_in_the_whole_plane"],
+)
+def test_max_pool_backward_slips_that_square_tie_free_cases_hide_are_caught(slip):
+    report = ex.check_max_pool_backward(lambda x, g, k, s: _loop_backward(x, g, k, s, **slip))
+    assert not report.passed, repr(report)
+    assert "5x7 plane of zeros and repeated positives" in report.message
+
+
+def test_split_ties_counted_over_the_whole_plane_are_caught():
+    def whole_plane_count(x, g, k, s):
+        grad = np.zeros_like(x)
+        for i in range(g.shape[0]):
+            for j in range(g.shape[1]):
+                window = x[i * s : i * s + k, j * s : j * s + k]
+                top = window == window.max()
+                grad[i * s : i * s + k, j * s : j * s + k] += (
+                    g[i, j] * top / (x == window.max()).sum()
+                )
+        return grad
+
+    report = ex.check_split_ties_backward(whole_plane_count)
+    assert not report.passed and "5x7 plane" in report.message, repr(report)
+
+
+def test_max_pool_backward_windows_moved_by_the_kernel_are_named():
+    def by_kernel(x, g, k, s):  # a loop that skips the windows that run off the plane
+        grad = np.zeros_like(x)
+        for i in range(g.shape[0]):
+            for j in range(g.shape[1]):
+                window = x[i * k : i * k + k, j * k : j * k + k]
+                if window.size:
+                    r, c = np.unravel_index(np.argmax(window), window.shape)
+                    grad[i * k + r, j * k + c] += g[i, j]
+        return grad
+
+    report = ex.check_max_pool_backward(by_kernel)
+    assert report.misconception == "stride_ignored", repr(report)
+    assert "grad_output's shape" in report.hint and "floor(" not in report.hint

@@ -121,6 +121,12 @@ MISCONCEPTIONS = {
         "pooling's derivative already is the 0/1 routing; a nonlinearity before the "
         "pool applies its own derivative in its own backward pass",
     ),
+    "no_grad_output": (
+        "the result does not depend on grad_output: it is the winners' mask (or their shares), "
+        "not the routed gradient",
+        "each window sends its own gradient, grad_output[i, j], to its winner(s): multiply "
+        "the window's 1 (or its shares) by grad_output[i, j] before adding it in",
+    ),
     "to_loser": (
         "the gradient went to the smaller input",
         "the derivative of max(a, b) with respect to a is 1 when a wins and 0 when it loses; "

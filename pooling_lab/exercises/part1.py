@@ -400,6 +400,13 @@ def check_max_pool_forward(fn: Callable) -> Report:
 # Chapter 5 and 6: max pooling, backward
 
 
+_BACKWARD_STRIDE_HINT = (
+    "consecutive windows start stride apart, not kernel_size apart: window (i, j) covers "
+    "x[i*s : i*s + k, j*s : j*s + k], and with stride < kernel_size the windows overlap (the "
+    "number of windows is grad_output's shape)"
+)
+
+
 def _windows(shape, k, s, step=None):
     """Yield (output position, slice of the input) for every window of a plane.
 
@@ -417,9 +424,11 @@ def _windows(shape, k, s, step=None):
 def _wrong_backward(x, g, k, s, rule):
     """What a backward pass with one specific mistake (``rule``) returns."""
     grad = np.zeros_like(x, dtype=g.dtype)
-    step = 1 if rule == "window_offset" else s
+    step = {"window_offset": 1, "stride_ignored": k}.get(rule, s)
     for (i, j), window in _windows(x.shape, k, s, step):
         values = x[window]
+        if values.size == 0:  # windows moved by k can run off the plane
+            continue
         top = values == values.max()
         if rule == "spread":
             grad[window] += g[i, j]
@@ -431,7 +440,14 @@ def _wrong_backward(x, g, k, s, rule):
             grad[window] += g[i, j] * top / top.sum()
         elif rule == "split_assigned":  # the split rule, assigning the window's slice
             grad[window] = g[i, j] * top / top.sum()
-        elif rule in ("last_tie", "first", "overwrite", "activation", "window_offset"):
+        elif rule in (
+            "last_tie",
+            "first",
+            "overwrite",
+            "activation",
+            "window_offset",
+            "stride_ignored",
+        ):
             flat = np.flatnonzero(top.ravel())
             pick = flat[-1] if rule == "last_tie" else flat[0]
             r, c = divmod(int(pick), values.shape[1])
@@ -455,12 +471,27 @@ def _backward_cases(mistakes_to_rules, right_rule):
         dtype=np.float64,
     )
     f32 = rng.permutation(36).reshape(6, 6).astype(np.float32)
+    # As after a ReLU: zeros and repeated positives, a 2x3 output (loops over one size fail),
+    # overlapping windows that share a winner, a window of tied 2s whose value also lies
+    # outside it, and a window of zeros only (a search of the whole plane for a window's
+    # maximum value, or a count of its ties there, gets these wrong).
+    relu_like = np.array(
+        [
+            [0, 2, 0, 0, 1, 0, 0],
+            [0, 0, 0, 0, 2, 2, 0],
+            [1, 0, 3, 0, 0, 0, 0],
+            [0, 0, 0, 3, 0, 0, 0],
+            [2, 0, 1, 0, 0, 0, 0],
+        ],
+        dtype=np.float64,
+    )
     plans = [
         ("4x4 distinct values, kernel 2, stride 2", distinct, 2, 2),
         ("a float32 6x6 input, kernel 3, stride 3", f32, 3, 3),
         ("all values negative, kernel 2, stride 2", negative, 2, 2),
         ("tied maxima, kernel 2, stride 2", ties, 2, 2),
         ("overlapping windows, kernel 3, stride 1", overlap, 3, 1),
+        ("a 5x7 plane of zeros and repeated positives, kernel 3, stride 2", relu_like, 3, 2),
     ]
     cases = []
     for description, x, k, s in plans:
@@ -468,6 +499,8 @@ def _backward_cases(mistakes_to_rules, right_rule):
         g = np.arange(1.0, out[0] * out[1] + 1).reshape(out).astype(x.dtype)
         right = _wrong_backward(x, g, k, s, right_rule)
         mistakes = {m: _wrong_backward(x, g, k, s, r) for m, r in mistakes_to_rules.items()}
+        # the same routing of a gradient of ones: the mask, or the shares, without grad_output
+        mistakes["no_grad_output"] = _wrong_backward(x, np.ones_like(g), k, s, right_rule)
         cases.append((description, (x, g, k, s), right, mistakes))
     return cases
 
@@ -498,8 +531,11 @@ def check_max_pool_backward(fn: Callable) -> Report:
     True
     """
     keys = ["spread", "averaged", "activation", "all_ties", "last_tie", "overwrite"]
-    cases = _backward_cases({k: k for k in keys + ["window_offset"]}, "first")
-    return _diagnose("check_max_pool_backward", fn, cases, extra=_extra_factor)
+    cases = _backward_cases({k: k for k in keys + ["window_offset", "stride_ignored"]}, "first")
+    report = _diagnose("check_max_pool_backward", fn, cases, extra=_extra_factor)
+    if report.misconception == "stride_ignored":  # the table's hint speaks of the window count
+        report = replace(report, hint=_BACKWARD_STRIDE_HINT)
+    return report
 
 
 def _extra_factor(args, got, want):
@@ -523,6 +559,20 @@ def _extra_factor(args, got, want):
     for v in np.unique(values):
         same = ratio[values == v]
         if not np.allclose(same, same[0], rtol=1e-5, atol=0):
+            return None
+    # Where no two winners share a value, any ratio passes the test above (a gradient read
+    # at the wrong output, say): name it only if it is a derivative a learner would multiply.
+    if len(np.unique(values)) == len(values):
+        with np.errstate(all="ignore"):
+            sigmoid = 1 / (1 + np.exp(-values))
+            derivatives = [
+                values > 0,  # ReLU's mask
+                1 - np.tanh(values) ** 2,  # tanh'(x)
+                1 - values**2,  # tanh' from the activation a = tanh(x)
+                sigmoid * (1 - sigmoid),  # sigmoid'(x)
+                values * (1 - values),  # sigmoid' from the activation
+            ]
+        if not any(np.allclose(ratio, d, rtol=1e-5, atol=1e-12) for d in derivatives):
             return None
     return "activation"
 
