@@ -140,3 +140,11 @@ def test_neighbouring_windows_differ_in_line_style_and_phases_in_hatch():
     left, _ = plots.stride_phases(size=4, kernel=2, stride=2)
     hatches = [p.get_hatch() for p in left.patches[:2]]  # phases (0, 0) and (0, 1)
     assert hatches[0] != hatches[1]
+
+
+def test_pooling_windows_fills_only_the_winners_of_the_windows_it_draws():
+    x = np.arange(16.0).reshape(4, 4)  # winners 5, 7, 13, 15 of the four 2x2 windows
+    (every,) = _highlights(plots.pooling_windows(x, 2))
+    (two,) = _highlights(plots.pooling_windows(x, 2, windows=[0, 3]))
+    assert len(every.get_paths()) == 4
+    assert len(two.get_paths()) == 2

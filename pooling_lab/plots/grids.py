@@ -157,7 +157,7 @@ def pooling_windows(
     title: str | None = None,
     windows: Sequence[int] | None = None,
 ):
-    """Draw a 2-D input with max pooling's windows outlined and each window's winner filled.
+    """Draw a 2-D input with max pooling's windows outlined and their winners filled.
 
     Parameters
     ----------
@@ -170,7 +170,7 @@ def pooling_windows(
     title : str, optional
         Axes title.
     windows : sequence of int, optional
-        Flat numbers of the windows to outline (default: all).
+        Flat numbers of the windows to outline and whose winners to fill (default: all).
 
     Returns
     -------
@@ -191,10 +191,11 @@ def pooling_windows(
     out, idx = F.max_pool2d(
         x[None], kernel_size, stride, padding, dilation, ceil_mode, return_indices=True
     )
-    ax = matrix(x, ax, title=title, highlight=_winner_mask(x, idx))
-    colours = _outline_colours(plt)
     n_out = out.shape[-2] * out.shape[-1]
     chosen = range(n_out) if windows is None else windows
+    # Only the drawn windows' winners: a filled cell with no outline around it explains nothing.
+    ax = matrix(x, ax, title=title, highlight=_winner_mask(x, idx.ravel()[list(chosen)]))
+    colours = _outline_colours(plt)
     # How many windows fit across one window's extent, per dimension (see _nested_inset).
     reach = tuple(
         -(-((k - 1) * d + 1) // s) for k, d, s in zip(win.kernel, win.dilation, win.stride)
