@@ -36,6 +36,9 @@ def test_matrix_shades_on_its_own_scale_unless_given_a_shared_one():
     assert shared == (-4.0, 4.0)  # a 2 beside a panel whose largest is 4 is shaded as half of it
     with pytest.raises(ValueError, match="vmax must be positive"):
         plots.matrix(small, vmax=0.0)
+    assert plots.matrix(small, vmin=0.0).images[0].get_clim() == (0.0, 2.0)  # zero is blank
+    with pytest.raises(ValueError, match="vmin must be below vmax"):
+        plots.matrix(small, vmin=2.0)
 
 
 def test_gradient_routing_shows_the_input_values_and_the_routed_gradients():

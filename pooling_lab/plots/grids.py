@@ -22,6 +22,7 @@ def matrix(
     highlight_color: str = WINNER,
     highlight_hatch: str | None = None,
     vmax: float | None = None,
+    vmin: float | None = None,
 ):
     """Draw a 2-D array as a grid of cells, each labelled with its value.
 
@@ -48,6 +49,9 @@ def matrix(
         The magnitude shaded darkest: the colour scale runs from ``-vmax`` to ``vmax``. By
         default the largest finite ``abs(values)``, so each grid is shaded on its own scale;
         give panels that are compared side by side the same ``vmax``.
+    vmin : float, optional
+        The value shaded lightest, ``-vmax`` by default; 0 for values that cannot be negative
+        (ReLU outputs, counts), so that zero is blank and every shade is a positive value.
 
     Returns
     -------
@@ -71,8 +75,12 @@ def matrix(
         raise ValueError(f"matrix: vmax must be positive, but got {vmax}")
     else:
         scale = vmax
+    high = scale or 1.0  # an all-zero grid still needs a range
+    low = -high if vmin is None else vmin
+    if not low < high:
+        raise ValueError(f"matrix: vmin must be below vmax, but got vmin={low}, vmax={high}")
     shown = np.where(np.isfinite(values), values, 0.0)
-    ax.imshow(shown, cmap=cmap, vmin=-scale or -1, vmax=scale or 1, alpha=0.35)
+    ax.imshow(shown, cmap=cmap, vmin=low, vmax=high, alpha=0.35)
     if highlight is not None:
         overlay = np.zeros(values.shape + (4,))
         from matplotlib.colors import to_rgba
