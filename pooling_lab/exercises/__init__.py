@@ -19,6 +19,7 @@ PASS check_relu_backward: all 4 cases agree.
 """
 
 from ._checking import MISCONCEPTIONS, Report
+from .network import check_conv_backward
 from .part1 import (
     check_dense_backward,
     check_max2_backward,
@@ -40,6 +41,7 @@ __all__ = [
     "Report",
     "check_adaptive_avg_pool_backward",
     "check_avg_pool_backward",
+    "check_conv_backward",
     "check_dense_backward",
     "check_fractional_starts",
     "check_lse_pool_backward",

@@ -1,0 +1,168 @@
+"""Checker for the network chapter's coding exercise: a convolution's backward pass."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+import numpy as np
+
+from ..conv import col2im, im2col
+from ._checking import MISCONCEPTIONS, Report, _diagnose
+
+MISCONCEPTIONS.update(
+    {
+        "kernel_flip": (
+            "the input gradient used each kernel rotated by 180 degrees",
+            "each delta goes back through the weight that produced it: grad_cols = W @ Delta "
+            "(W the weights as D x O, input by output), then col2im. Written instead as a "
+            "cross-correlation of the padded delta with the kernel, the kernel must be rotated "
+            "by 180 degrees, once, because the forward pass is a cross-correlation itself",
+        ),
+        "images_not_summed": (
+            "the weight and bias gradients hold the last image's contribution only",
+            "every image uses the same weights and bias, so their gradients add up over the "
+            "batch: add each image's X_n @ Delta_n.T into grad_W (+=, or one sum over n), and "
+            "sum the deltas over images as well as positions for grad_b",
+        ),
+        "padding_kept": (
+            "grad_x still has the padding",
+            "col2im returns the gradient of the padded input; the padding is not an input, so "
+            "crop it: grad[:, :, p : p + H, p : p + W]",
+        ),
+        "bias_not_summed": (
+            "grad_bias was not summed over every image and position",
+            "a channel's bias is added at every output position of every image, so its "
+            "gradient is the sum of all that channel's deltas: delta.sum(axis=(0, 2, 3))",
+        ),
+        "weight_layout": (
+            "grad_weight is not in the weight's layout",
+            "the chapter's W is D x O (input by output), while weight is (O, C, kh, kw), output "
+            "first: return dW.T.reshape(weight.shape)",
+        ),
+    }
+)
+
+# The table's hints for these speak of windows and of a dense layer's x.T @ grad_y.
+_CONV_HINTS = {
+    "overwrite": "a pixel inside several receptive fields was copied into several columns, so "
+    "it receives the sum of their gradients: col2im adds (+=) every column's entries back onto "
+    "their pixels; assigning (=) keeps only the last copy's",
+    "batch_mean": "the weight gradient is the sum over images and positions of delta times "
+    "the receptive field, sum_n X_n @ Delta_n.T, and the bias gradient the sum of the deltas; "
+    "if the loss is a mean over the batch, its 1/N is already in delta, so dividing again "
+    "counts it twice",
+}
+_CONV_SHAPE_HINT = (
+    "each gradient has the shape of its variable: grad_x like x (N, C, H, W), grad_weight like "
+    "weight (O, C, kh, kw), grad_bias like the bias (O,)"
+)
+
+
+def _conv_backward(x, weight, delta, stride, padding, mistake=None):
+    """The three gradients by the chapter's products, or with one specific mistake."""
+    o, _, kh, kw = weight.shape
+    n, _, h, w = x.shape
+    pads = ((0, 0), (0, 0), (padding, padding), (padding, padding))
+    xp = np.pad(x, pads)
+    kernel, steps = (kh, kw), (stride, stride)
+    cols = im2col(xp, kernel, steps)  # (N, D, Q)
+    deltas = delta.reshape(n, o, -1)  # (N, O, Q)
+    used = weight[:, :, ::-1, ::-1] if mistake == "kernel_flip" else weight
+    grad_cols = used.reshape(o, -1).T @ deltas  # W Delta_n for every image: (N, D, Q)
+    if mistake == "overwrite":
+        grad_xp = _overwrite_col2im(grad_cols, xp.shape, kernel, steps)
+    else:
+        grad_xp = col2im(grad_cols, xp.shape, kernel, steps)
+    grad_x = grad_xp[:, :, padding : padding + h, padding : padding + w]
+    images = range(n - 1, n) if mistake == "images_not_summed" else range(n)
+    grad_w = sum(cols[i] @ deltas[i].T for i in images)  # D x O
+    grad_b = deltas[images.start :].sum(axis=(0, 2))
+    if mistake == "batch_mean":
+        grad_w, grad_b = grad_w / n, grad_b / n
+    if mistake == "weight_layout":  # D x O reshaped to (O, C, kh, kw) without its transpose
+        return grad_x, grad_w.reshape(weight.shape), grad_b
+    return grad_x, grad_w.T.reshape(weight.shape), grad_b
+
+
+def _overwrite_col2im(grad_cols, padded_shape, kernel, stride):
+    """col2im with = where it must add: where fields overlap, the last copy's gradient wins."""
+    n, c, hp, wp = padded_shape
+    (kh, kw), (sh, sw) = kernel, stride
+    ho, wo = (hp - kh) // sh + 1, (wp - kw) // sw + 1
+    fields = grad_cols.reshape(n, c, kh, kw, ho, wo)
+    grad = np.zeros(padded_shape, dtype=grad_cols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            grad[:, :, i : i + sh * ho : sh, j : j + sw * wo : sw] = fields[:, :, i, j]
+    return grad
+
+
+def check_conv_backward(fn: Callable) -> Report:
+    """Check ``fn(x, weight, delta, stride, padding) -> (grad_x, grad_weight, grad_bias)``.
+
+    The convolution is ``pooling_lab.Conv2d``'s (a cross-correlation, with zero padding):
+    ``weight`` has PyTorch's layout (O, C, kh, kw) and ``delta`` is the gradient at its output,
+    (N, O, H', W').
+
+    Parameters
+    ----------
+    fn : callable
+        Takes ``x`` (N, C, H, W), ``weight``, ``delta`` and int ``stride``, ``padding``.
+
+    Returns
+    -------
+    Report
+
+    Examples
+    --------
+    >>> import pooling_lab as pl
+    >>> def conv2d_backward(x, weight, delta, stride, padding):
+    ...     conv = pl.Conv2d(*weight.shape[1::-1], weight.shape[2], stride, padding,
+    ...                      dtype=x.dtype)
+    ...     conv.params["weight"] = weight
+    ...     conv(x)
+    ...     grad_x = conv.backward(delta)
+    ...     return grad_x, conv.grads["weight"], conv.grads["bias"]
+    >>> check_conv_backward(conv2d_backward)
+    PASS check_conv_backward: all 3 cases agree.
+    """
+    rng = np.random.default_rng(7)
+    plans = [  # each aims at some mistakes; later cases catch what earlier ones cannot
+        ("one image, 4x4, kernel 2, stride 2 (fields that do not overlap)", 1, 1, 2, 4, 2, 2, 0),
+        ("one image, 5x5, kernel 3, stride 1 (overlapping fields)", 1, 1, 2, 5, 3, 1, 0),
+        ("two images, 2 channels, 6x6, kernel 3, stride 2, padding 1", 2, 2, 3, 6, 3, 2, 1),
+    ]
+    cases = []
+    for description, n, c, o, size, k, s, p in plans:
+        x = rng.standard_normal((n, c, size, size))
+        weight = rng.standard_normal((o, c, k, k))
+        out = (size + 2 * p - k) // s + 1
+        delta = rng.standard_normal((n, o, out, out))
+        args = (x, weight, delta, s, p)
+        right = _conv_backward(*args)
+        mistakes = {
+            "__shapes__": {
+                (n, c, size + 2 * p, size + 2 * p): "padding_kept",
+                (c * k * k, o): "weight_layout",
+                (o, c * k * k): "weight_layout",
+                # the deltas summed over positions only, or over images only
+                (n, o): "bias_not_summed",
+                (o, out * out): "bias_not_summed",
+                (o, out, out): "bias_not_summed",
+            },
+        }
+        keys = ("kernel_flip", "overwrite", "images_not_summed", "batch_mean", "weight_layout")
+        for key in keys:
+            wrong = _conv_backward(*args, mistake=key)
+            if not all(np.allclose(a, b) for a, b in zip(wrong, right)):
+                mistakes[key] = wrong
+        cases.append((description, args, right, mistakes))
+    report = _diagnose(
+        "check_conv_backward", fn, cases, names=("grad_x", "grad_weight", "grad_bias")
+    )
+    if report.misconception == "shape":
+        report = replace(report, hint=_CONV_SHAPE_HINT)
+    if report.misconception in _CONV_HINTS:
+        report = replace(report, hint=_CONV_HINTS[report.misconception])
+    return report

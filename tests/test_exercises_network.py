@@ -1,0 +1,71 @@
+"""The convolution-backward checker names the mistakes it claims to, with hints for a conv."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pooling_lab.conv import col2im, im2col
+from pooling_lab.exercises import check_conv_backward
+
+
+def conv2d_backward(x, weight, delta, stride, padding, *, slip=None):
+    """The exercise's solution, with switchable slips."""
+    o, c, kh, kw = weight.shape
+    n, _, h, w = x.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    cols = im2col(xp, (kh, kw), (stride, stride))
+    deltas = delta.reshape(n, o, -1)
+    used = weight[:, :, ::-1, ::-1] if slip == "flip" else weight
+    W = used.reshape(o, -1).T
+    if slip == "last_image":
+        for i in range(n):
+            grad_W, grad_b = cols[i] @ deltas[i].T, deltas[i].sum(axis=1)
+    else:
+        grad_W, grad_b = sum(cols[i] @ deltas[i].T for i in range(n)), deltas.sum(axis=(0, 2))
+    if slip == "mean":
+        grad_W, grad_b = grad_W / n, grad_b / n
+    if slip == "bias_positions_only":
+        grad_b = deltas.sum(axis=2)
+    grad_xp = col2im(W @ deltas, xp.shape, (kh, kw), (stride, stride))
+    if slip == "assigned":  # col2im written with = where fields overlap
+        grad_xp = np.zeros_like(xp)
+        ho, wo = delta.shape[2:]
+        fields = (W @ deltas).reshape(n, c, kh, kw, ho, wo)
+        for i in range(kh):
+            for j in range(kw):
+                rows, columns = slice(i, i + stride * ho, stride), slice(j, j + stride * wo, stride)
+                grad_xp[:, :, rows, columns] = fields[:, :, i, j]
+    grad_x = (
+        grad_xp if slip == "padded" else grad_xp[:, :, padding : padding + h, padding : padding + w]
+    )
+    if slip == "d_by_o":
+        return grad_x, grad_W, grad_b
+    if slip == "untransposed":
+        return grad_x, grad_W.reshape(weight.shape), grad_b
+    return grad_x, grad_W.T.reshape(weight.shape), grad_b
+
+
+def test_the_solution_passes():
+    report = check_conv_backward(conv2d_backward)
+    assert report.passed, repr(report)
+
+
+@pytest.mark.parametrize(
+    ("slip", "key", "in_hint"),
+    [
+        ("flip", "kernel_flip", "rotated by 180 degrees"),
+        ("last_image", "images_not_summed", "add up over the batch"),
+        ("mean", "batch_mean", "already in delta"),
+        ("bias_positions_only", "bias_not_summed", "delta.sum(axis=(0, 2, 3))"),
+        ("assigned", "overwrite", "col2im adds"),
+        ("padded", "padding_kept", "crop it"),
+        ("d_by_o", "weight_layout", "dW.T.reshape(weight.shape)"),
+        ("untransposed", "weight_layout", "dW.T.reshape(weight.shape)"),
+    ],
+)
+def test_each_slip_is_named_with_a_hint_for_a_convolution(slip, key, in_hint):
+    report = check_conv_backward(lambda *args: conv2d_backward(*args, slip=slip))
+    assert report.misconception == key, repr(report)
+    assert in_hint in report.hint
+    assert "window" not in report.hint  # the pooling table's words do not fit a convolution
