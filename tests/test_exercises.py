@@ -742,8 +742,9 @@ def test_two_mistakes_that_agree_at_a_case_are_told_apart_by_a_later_one():
     def makes(answers):
         return lambda x: answers[x]
 
+    # case 2 decides, but the code is right there: the report shows case 1, where it is wrong
     told = _diagnose("t", makes({1: 2.0, 2: 2.0, 3: 6.0}), cases)
-    assert told.misconception == second and "case 2" in told.message
+    assert told.misconception == second and "case 1" in told.message
     told = _diagnose("t", makes({1: 2.0, 2: 3.0, 3: 5.0}), cases)
     assert told.misconception == first and "case 2" in told.message
     # code that makes neither later: the first that fits, at the first case
@@ -828,3 +829,31 @@ def test_max_pool_backward_windows_moved_by_the_kernel_are_named():
     report = ex.check_max_pool_backward(by_kernel)
     assert report.misconception == "stride_ignored", repr(report)
     assert "grad_output's shape" in report.hint and "floor(" not in report.hint
+
+
+def _windows_then(drop):
+    """A learner's output size: ceil_mode rounds up, then ``drop(n, L, s, p)`` may drop one."""
+
+    def output_size(L, k, s, p, d, ceil_mode):
+        span = L + 2 * p - d * (k - 1) - 1
+        n = (-(-span // s) if ceil_mode else span // s) + 1
+        return n - 1 if ceil_mode and drop(n, L, s, p) else n
+
+    return output_size
+
+
+def test_output_size_ceil_mode_as_one_more_window_is_named():
+    def one_more(L, k, s, p, d, ceil_mode):  # floor + 1, one more for ceil_mode, then the drop
+        n = (L + 2 * p - d * (k - 1) - 1) // s + 1 + ceil_mode
+        return n - 1 if ceil_mode and (n - 1) * s >= L + p else n
+
+    report = ex.check_output_size(one_more)
+    assert report.misconception == "ceil_always_adds", repr(report)
+
+
+def test_output_size_drop_test_that_drops_a_window_starting_inside_is_named():
+    # drops the last window when it starts at the input's last element or later
+    report = ex.check_output_size(_windows_then(lambda n, L, s, p: (n - 1) * s - p >= L - 1))
+    assert report.misconception == "ceil_dropped_inside", repr(report)
+    assert "count window *starts*" not in report.hint
+    assert ex.check_output_size(_windows_then(lambda n, L, s, p: (n - 1) * s >= L + p)).passed

@@ -73,6 +73,18 @@ MISCONCEPTIONS = {
         "ceil_mode keeps a window that starts in the right padding",
         "PyTorch drops the last window unless it starts inside the input or the left padding",
     ),
+    "ceil_always_adds": (
+        "ceil_mode added a window although the windows fit exactly",
+        "ceil_mode rounds (L + 2p - d(k-1) - 1) / s up: when s divides it there is no partial "
+        "window to add, and the count is the same as without ceil_mode; round up with "
+        "-(-span // s) (or math.ceil), not span // s + 1",
+    ),
+    "ceil_dropped_inside": (
+        "ceil_mode dropped a last window that starts inside the input",
+        "with ceil_mode the last window may hang over the end of the padded input: PyTorch "
+        "keeps it when it starts inside the input or the left padding, and drops it only when "
+        "its start (n-1)*s in the padded input is at or after L + p",
+    ),
     "ceil_drop_at_L": (
         "ceil_mode drops a window that starts inside the input",
         "in the padded input the real elements sit at positions p to L + p - 1, so the last "
@@ -332,8 +344,9 @@ def _narrow(fn, keys, later, description):
 
     Two mistakes can agree at a case and differ at another, and the first in the table is not
     always the learner's: run the later cases that tell them apart and keep the mistakes whose
-    answers the code still gives there. Returns the key, and the case that decided it (the first
-    case if none did). A case where the code gives none of their answers tells nothing.
+    answers the code still gives there. Returns the key, and the case to report: the one that
+    decided, if the code is wrong there too, else the first. A case where the code gives none
+    of their answers tells nothing.
     """
     for where, args, expected, mistakes in later:
         if len(keys) == 1:
@@ -353,7 +366,9 @@ def _narrow(fn, keys, later, description):
             break
         kept = [k for k, answer in zip(keys, answers) if _gives(got, answer)]
         if kept and len(kept) < len(keys):
-            keys, description = kept, where
+            keys = kept
+            if not _gives(got, right):  # show a case the code gets wrong, not one it gets right
+                description = where
     return keys[0], description
 
 

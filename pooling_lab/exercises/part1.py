@@ -264,6 +264,10 @@ def check_output_size(fn: Callable) -> Report:
         (10, 2, 1, 0, 3, False),
         (9, 3, 1, 0, 2, False),
         (5, 2, 2, 0, 1, True),
+        # s divides the span: no partial window, so ceil_mode changes nothing (a "floor + 1
+        # more" for ceil_mode gives 4, and at stride 1 too)
+        (7, 3, 2, 0, 1, True),
+        (5, 3, 1, 0, 1, True),
         (6, 3, 3, 1, 1, True),
         (7, 2, 3, 1, 1, True),
         # On the drop boundary: the third window would start at padded position 4, the right
@@ -287,8 +291,20 @@ def check_output_size(fn: Callable) -> Report:
         if p:
             mistakes["no_padding"] = np.array(_size(L, k, s, 0, d, ceil))
         if ceil:
-            mistakes["ceil_no_drop"] = np.array(-(-(L + 2 * p - d * (k - 1) - 1) // s) + 1)
-            mistakes["off_by_one"] = np.array(-(-(L + 2 * p - d * (k - 1) - 1) // s))
+            span = L + 2 * p - d * (k - 1) - 1
+            mistakes["ceil_no_drop"] = np.array(-(-span // s) + 1)
+            mistakes["off_by_one"] = np.array(-(-span // s))
+            if right > span // s + 1:
+                # The last window is a partial one, kept: one fewer is likelier a drop test
+                # that drops it than a lost "+ 1" (the learner has passed the plain counts);
+                # a case where s divides the span tells the two apart (_narrow).
+                mistakes["ceil_dropped_inside"] = mistakes["off_by_one"]
+                first = [
+                    key for key in ("ceil_drop_at_L", "ceil_dropped_inside") if key in mistakes
+                ]
+                mistakes = {key: mistakes[key] for key in first} | mistakes
+            more = span // s + 2  # floor + 1, then one more for ceil_mode, then the drop rule
+            mistakes["ceil_always_adds"] = np.array(more - 1 if (more - 1) * s >= L + p else more)
         # Only where no other mistake gives the same count, so that one is named, not both.
         by_kernel = np.array(_size(L, k, k, p, d, ceil))
         if (
