@@ -857,3 +857,30 @@ def test_output_size_drop_test_that_drops_a_window_starting_inside_is_named():
     assert report.misconception == "ceil_dropped_inside", repr(report)
     assert "count window *starts*" not in report.hint
     assert ex.check_output_size(_windows_then(lambda n, L, s, p: (n - 1) * s >= L + p)).passed
+
+
+def _forward(x, k, s, p, *, rows=None, cols=None, extra=0):
+    """A learner's loop forward, with the output's counts as hooks."""
+    padded = np.full((x.shape[0] + 2 * p, x.shape[1] + 2 * p), -np.inf, dtype=x.dtype)
+    padded[p : p + x.shape[0], p : p + x.shape[1]] = x
+    n_rows = (padded.shape[0] - k) // s + 1 + extra if rows is None else rows(padded)
+    n_cols = (padded.shape[1] - k) // s + 1 + extra if cols is None else cols(padded)
+    out = np.empty((n_rows, n_cols), dtype=x.dtype)
+    for i in range(n_rows):
+        for j in range(n_cols):
+            out[i, j] = padded[i * s : i * s + k, j * s : j * s + k].max()
+    return out
+
+
+def test_max_pool_forward_counting_both_sizes_from_the_height_is_named():
+    def height_only(x, k, s, p):
+        return _forward(x, k, s, p, cols=lambda padded: (padded.shape[0] - k) // s + 1)
+
+    report = ex.check_max_pool_forward(height_only)
+    assert report.misconception == "same_dimension", repr(report)
+
+
+def test_max_pool_forward_one_window_too_many_gets_a_hint_for_the_empty_slice():
+    report = ex.check_max_pool_forward(lambda x, k, s, p: _forward(x, k, s, p, extra=1))
+    assert report.misconception == "crashed", repr(report)
+    assert "one window too many" in report.hint and "negative index" in report.hint

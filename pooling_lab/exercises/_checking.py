@@ -73,6 +73,16 @@ MISCONCEPTIONS = {
         "ceil_mode keeps a window that starts in the right padding",
         "PyTorch drops the last window unless it starts inside the input or the left padding",
     ),
+    "same_dimension": (
+        "the output's rows and columns were both counted from one of the input's sizes",
+        "the plane need not be square: count the output rows from x.shape[0] (the height) and "
+        "the columns from x.shape[1] (the width)",
+    ),
+    "extra_window": (
+        "one window too many: the last one runs past the padded input",
+        "the number of windows is floor((H + 2p - k) / s) + 1; a window that would end past "
+        "the padded input is not a window (its slice comes out short, or empty)",
+    ),
     "ceil_always_adds": (
         "ceil_mode added a window although the windows fit exactly",
         "ceil_mode rounds (L + 2p - d(k-1) - 1) / s up: when s divides it there is no partial "

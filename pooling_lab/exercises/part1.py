@@ -63,6 +63,12 @@ _SPLIT_SLICE_OVERWRITE_HINT = (
     "grad[i*s : i*s + k, j*s : j*s + k] = ..., replaces everything the earlier windows put "
     "there, even at inputs that do not win this window (they get 0)"
 )
+# The max of an empty slice: the loop runs past the padded input, or a slice starts below 0.
+_FORWARD_EMPTY_WINDOW_HINT = (
+    "a window's slice came out empty: either the loop makes one window too many (the count is "
+    "floor((H + 2p - k) / s) + 1), or a slice of x starts at a negative index, which Python "
+    "counts from the end: pad first (np.full with -inf), then take padded[i*s : i*s + k, ...]"
+)
 _FORWARD_SHAPE_HINT = (
     "the output has one value per window: floor((H + 2p - k) / s) + 1 rows and "
     "floor((W + 2p - k) / s) + 1 columns"
@@ -393,6 +399,14 @@ def check_max_pool_forward(fn: Callable) -> Report:
         by_kernel = tuple((n + 2 * p - k) // k + 1 for n in x.shape)
         if s != k and by_kernel != right.shape:
             mistakes["__shapes__"].setdefault(by_kernel, "stride_ignored")
+        # Shapes that the mistakes above do not explain. Both sizes counted from one of the
+        # input's dimensions:
+        for n_out in set(right.shape) if right.shape[0] != right.shape[1] else ():
+            mistakes["__shapes__"].setdefault((n_out, n_out), "same_dimension")
+        # One window too many in a dimension: the loop runs past the padded input.
+        for more in ((1, 0), (0, 1), (1, 1)):
+            too_many = tuple(n + m for n, m in zip(right.shape, more))
+            mistakes["__shapes__"].setdefault(too_many, "extra_window")
         # Windows placed at (i, j), or moved by k, with the window count right.
         for key, step in (("window_offset", 1), ("stride_ignored", k)):
             placed = _placed_max(x, k, p, step, right.shape) if step != s else None
@@ -409,6 +423,8 @@ def check_max_pool_forward(fn: Callable) -> Report:
         report = replace(report, hint=_FORWARD_SHAPE_HINT)
     if report.misconception == "window_offset":
         report = replace(report, hint=_FORWARD_WINDOW_OFFSET_HINT)
+    if report.misconception == "crashed" and "zero-size array" in report.message:
+        report = replace(report, hint=_FORWARD_EMPTY_WINDOW_HINT)
     return report
 
 
