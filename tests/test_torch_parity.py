@@ -333,3 +333,20 @@ def test_invalid_3d_arguments_rejected_where_torch_rejects_them(case):
             assert "covers no input element" in str(err)
     if not torch_ok:
         assert not ours_ok
+
+
+@pytest.mark.parametrize(("k", "p", "d"), [(3, 1, 1), (3, 2, 1), (3, 2, 2), (2, 1, 3)])
+def test_padding_limit_is_half_the_kernel_even_when_dilated(k, p, d):
+    """maxpool_forward: PyTorch requires p <= k // 2, comparing with k itself when dilated."""
+    x = np.zeros((1, 1, 20))
+
+    def accepts(pool):
+        try:
+            pool()
+        except (RuntimeError, ValueError):
+            return False
+        return True
+
+    theirs = accepts(lambda: torch.nn.functional.max_pool1d(torch.from_numpy(x), k, 1, p, d))
+    ours = accepts(lambda: F.max_pool1d(x, k, 1, p, d))
+    assert theirs == ours == (p <= k // 2)
