@@ -51,7 +51,7 @@ def lse_right(x, grad_output, kernel_size, temperature):
         for j in range(grad_output.shape[1]):
             z = x[i * k : i * k + k, j * k : j * k + k] / temperature
             e = np.exp(z - z.max())
-            grad[i * k : i * k + k, j * k : j * k + k] = grad_output[i, j] * e / e.sum()
+            grad[i * k : i * k + k, j * k : j * k + k] += grad_output[i, j] * e / e.sum()
     return grad
 
 
@@ -489,3 +489,36 @@ def test_fractional_starts_in_the_wrong_order_of_operations_is_named():
     report = ex.check_fractional_starts(expanded)
     assert report.misconception == "frac_order", repr(report)
     assert "(i + u) * s_bar" in report.hint
+
+
+def test_lse_shift_by_the_largest_magnitude_is_named():
+    # the Lp section's "factor out the largest magnitude" carried over to log-sum-exp: a window
+    # of large negative values then underflows to 0 / 0
+    def abs_shift(x, g, k, t):
+        grad = np.zeros_like(x)
+        for i in range(g.shape[0]):
+            for j in range(g.shape[1]):
+                z = x[i * k : i * k + k, j * k : j * k + k] / t
+                with np.errstate(all="ignore"):
+                    e = np.exp(z - np.abs(z).max())
+                    grad[i * k : i * k + k, j * k : j * k + k] += g[i, j] * e / e.sum()
+        return grad
+
+    report = ex.check_lse_pool_backward(abs_shift)
+    assert report.misconception == "lse_abs_shift", repr(report)
+    assert "-1000" in report.message and "max(x / T) itself" in report.hint
+
+
+def test_adaptive_divided_by_the_floored_nominal_size_is_named():
+    # at 5 -> 3, L // n = 1 looks like no division at all; 7 -> 3 (L // n = 2) tells them apart
+    def floored(grad_output, length):
+        n = len(grad_output)
+        grad = np.zeros(length, dtype=grad_output.dtype)
+        for i in range(n):
+            start, end = (i * length) // n, -((-(i + 1) * length) // n)
+            grad[start:end] += grad_output[i] / (length // n)
+        return grad
+
+    report = ex.check_adaptive_avg_pool_backward(floored)
+    assert report.misconception == "adaptive_floor_nominal", repr(report)
+    assert "L = 7" in report.message  # the case that tells it from no division, wrong too

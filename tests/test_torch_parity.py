@@ -350,3 +350,13 @@ def test_padding_limit_is_half_the_kernel_even_when_dilated(k, p, d):
     theirs = accepts(lambda: torch.nn.functional.max_pool1d(torch.from_numpy(x), k, 1, p, d))
     ours = accepts(lambda: F.max_pool1d(x, k, 1, p, d))
     assert theirs == ours == (p <= k // 2)
+
+
+def test_lp_pool_at_infinite_norm_type_is_torch_s_max_of_abs_and_refused_here():
+    """beyond_max: torch accepts norm_type=inf as max pooling of |x|; pooling_lab asks for a
+    finite p."""
+    x = np.array([[[-5.0, 1.0, 2.0, -0.5]]])
+    theirs = torch.nn.functional.lp_pool1d(torch.from_numpy(x), float("inf"), 2)
+    assert np.array_equal(theirs.numpy(), [[[5.0, 2.0]]])
+    with pytest.raises(ValueError, match="norm_type"):
+        pl.generalized.lp_pool1d(x, float("inf"), 2)

@@ -33,6 +33,12 @@ MISCONCEPTIONS.update(
             "a window far below the plane's maximum then has exp(...) underflow to 0 for every "
             "element, and 0 / 0 is nan; subtract each window's own maximum inside the loop",
         ),
+        "lse_abs_shift": (
+            "the shift subtracted the largest magnitude, max |x / T|, not the largest value",
+            "in a window of large negative values every exponent then lies far below 0, exp "
+            "underflows to 0 for all of them, and 0 / 0 is nan; subtract max(x / T) itself, "
+            "negative or not, so that the window's largest exponent is exactly 0",
+        ),
         "lse_mean_shift": (
             "the shift did not make the window's largest exponent 0",
             "subtracting the window's mean (or another value below its maximum) only "
@@ -57,6 +63,12 @@ MISCONCEPTIONS.update(
         ),
         "adaptive_nominal_divisor": (
             "each bin was divided by the nominal size L / n, not by its own length",
+            "when n does not divide L the bins differ in length (5 -> 3 gives bins of 2, 3 "
+            "and 2 elements); output i is the mean of its own bin, so its share is "
+            "g[i] / (end - start)",
+        ),
+        "adaptive_floor_nominal": (
+            "each bin was divided by L // n, the nominal size rounded down, not by its own length",
             "when n does not divide L the bins differ in length (5 -> 3 gives bins of 2, 3 "
             "and 2 elements); output i is the mean of its own bin, so its share is "
             "g[i] / (end - start)",
@@ -291,11 +303,13 @@ def _softmax_windows(x, g, k, temperature, mistake=None):
                     scaled = scaled - plane_top
                 elif mistake == "lse_mean_shift":
                     scaled = scaled - scaled.mean()
+                elif mistake == "lse_abs_shift":  # the largest magnitude, not the largest value
+                    scaled = scaled - np.abs(scaled).max()
                 elif mistake == "lse_unscaled_shift":
                     scaled = scaled - v.max()  # max(x), where max(x / T) was meant
                 elif mistake not in ("lse_overflow", "lse_naive_output"):
                     scaled = scaled - scaled.max()
-                with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+                with np.errstate(all="ignore"):
                     e = np.exp(scaled)
                     if mistake == "lse_naive_output":  # y as written, then exp((x - y) / T)
                         y = temperature * np.log(e.sum())
@@ -340,6 +354,8 @@ def check_lse_pool_backward(fn: Callable) -> Report:
     x = rng.standard_normal((4, 4))
     mixed = x.copy()
     mixed[:2, :2] += 1000.0  # one window near 1000 beside three near 0
+    sunken = x.copy()
+    sunken[:2, :2] -= 1000.0  # one window near -1000: its largest value is far below 0
     spread = (3 * x).astype(np.float32)
     spread[:2, :2] += 50  # (x / T) near 100: exp overflows float32 unless shifted
     spread[:2, 2:] = [[60, -60], [0, 10]]  # the maximum 57.5 above the mean
@@ -350,6 +366,7 @@ def check_lse_pool_backward(fn: Callable) -> Report:
         ("a float32 input, kernel 2, T = 2", (3 * x).astype(np.float32), 2, 2.0),
         ("large values (around 1000), T = 1", x + 1000.0, 2, 1.0),
         ("one window near 1000, the others near 0, T = 1", mixed, 2, 1.0),
+        ("one window near -1000, the others near 0, T = 1", sunken, 2, 1.0),
         ("float32, one window near 50, one spanning -60 to 60, T = 0.5", spread, 2, 0.5),
         # x / T near 200: only the shift by max(x / T), not by max(x), keeps exp finite
         ("float32, the same plane at T = 0.25", spread, 2, 0.25),
@@ -364,6 +381,7 @@ def check_lse_pool_backward(fn: Callable) -> Report:
         "lse_overflow",
         "lse_plane_shift",
         "lse_mean_shift",
+        "lse_abs_shift",
     ]
     cases = []
     for description, v, k, t in plans:
@@ -386,12 +404,18 @@ def check_lse_pool_backward(fn: Callable) -> Report:
 def _adaptive_backward(g, length, bins, divisor="own", accumulate=True):
     """Spread ``g`` over ``bins`` of a length-``length`` signal, with one chosen mistake.
 
-    ``divisor`` is "own" (the bin's length), "nominal" (L / n) or "one" (no division);
+    ``divisor`` is "own" (the bin's length), "nominal" (L / n), "floor_nominal" (L // n) or
+    "one" (no division);
     ``accumulate=False`` assigns instead of adding (the overwrite mistake).
     """
     grad = np.zeros(length, dtype=g.dtype)
     for value, (start, stop) in zip(g, bins):
-        size = {"own": max(stop - start, 1), "nominal": length / len(g), "one": 1}[divisor]
+        size = {
+            "own": max(stop - start, 1),
+            "nominal": length / len(g),
+            "floor_nominal": length // len(g),
+            "one": 1,
+        }[divisor]
         if accumulate:
             grad[start:stop] += value / size
         else:
@@ -449,6 +473,9 @@ def check_adaptive_avg_pool_backward(fn: Callable) -> Report:
             "adaptive_round_bins": _adaptive_backward(g, length, round_bins),
             "adaptive_not_divided": _adaptive_backward(g, length, bins, "one"),
         }
+        if length // n:  # L // n, which at 5 -> 3 is 1: the later cases tell it from no division
+            floor_nominal = _adaptive_backward(g, length, bins, "floor_nominal")
+            mistakes = {"adaptive_floor_nominal": floor_nominal} | mistakes
         cases.append((description, (g, length), right, mistakes))
     return _diagnose("check_adaptive_avg_pool_backward", fn, cases)
 
