@@ -872,11 +872,11 @@ def _forward(x, k, s, p, *, rows=None, cols=None, extra=0):
     return out
 
 
-def test_max_pool_forward_counting_both_sizes_from_the_height_is_named():
-    def height_only(x, k, s, p):
-        return _forward(x, k, s, p, cols=lambda padded: (padded.shape[0] - k) // s + 1)
+def test_max_pool_forward_counting_both_sizes_from_one_dimension_is_named():
+    def width_only(x, k, s, p):  # from the height, a tall plane's loop runs off its width
+        return _forward(x, k, s, p, rows=lambda padded: (padded.shape[1] - k) // s + 1)
 
-    report = ex.check_max_pool_forward(height_only)
+    report = ex.check_max_pool_forward(width_only)
     assert report.misconception == "same_dimension", repr(report)
 
 
@@ -884,3 +884,26 @@ def test_max_pool_forward_one_window_too_many_gets_a_hint_for_the_empty_slice():
     report = ex.check_max_pool_forward(lambda x, k, s, p: _forward(x, k, s, p, extra=1))
     assert report.misconception == "crashed", repr(report)
     assert "one window too many" in report.hint and "negative index" in report.hint
+
+
+def test_output_size_ceil_mode_rounded_to_the_nearest_fails():
+    def nearest(L, k, s, p, d, ceil_mode):
+        span = L + 2 * p - d * (k - 1) - 1
+        n = (round(span / s) if ceil_mode else span // s) + 1
+        return n - 1 if ceil_mode and (n - 1) * s >= L + p else n
+
+    assert not ex.check_output_size(nearest).passed
+
+
+def test_lse_shift_by_the_window_s_first_element_fails():
+    def first_element(x, g, k, t):
+        grad = np.zeros_like(x)
+        for i in range(g.shape[0]):
+            for j in range(g.shape[1]):
+                z = x[i * k : i * k + k, j * k : j * k + k] / t
+                with np.errstate(all="ignore"):
+                    e = np.exp(z - z.flat[0])
+                    grad[i * k : i * k + k, j * k : j * k + k] += g[i, j] * e / e.sum()
+        return grad
+
+    assert not ex.check_lse_pool_backward(first_element).passed

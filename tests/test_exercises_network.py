@@ -69,3 +69,13 @@ def test_each_slip_is_named_with_a_hint_for_a_convolution(slip, key, in_hint):
     assert report.misconception == key, repr(report)
     assert in_hint in report.hint
     assert "window" not in report.hint  # the pooling table's words do not fit a convolution
+
+
+def test_a_weight_gradient_left_output_by_input_gets_the_layout_hint():
+    def o_by_d(x, weight, delta, stride, padding):
+        grad_x, grad_weight, grad_bias = conv2d_backward(x, weight, delta, stride, padding)
+        return grad_x, grad_weight.reshape(weight.shape[0], -1), grad_bias
+
+    report = check_conv_backward(o_by_d)
+    assert report.misconception == "weight_layout", repr(report)
+    assert ".reshape(weight.shape)" in report.hint

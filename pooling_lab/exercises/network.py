@@ -13,7 +13,7 @@ from ._checking import MISCONCEPTIONS, Report, _diagnose
 MISCONCEPTIONS.update(
     {
         "kernel_flip": (
-            "the input gradient used each kernel rotated by 180 degrees",
+            "the input gradient used each kernel rotated by 180 degrees from the right one",
             "each delta goes back through the weight that produced it: grad_cols = W @ Delta "
             "(W the weights as D x O, input by output), then col2im. Written instead as a "
             "cross-correlation of the padded delta with the kernel, the kernel must be rotated "
@@ -37,8 +37,9 @@ MISCONCEPTIONS.update(
         ),
         "weight_layout": (
             "grad_weight is not in the weight's layout",
-            "the chapter's W is D x O (input by output), while weight is (O, C, kh, kw), output "
-            "first: return dW.T.reshape(weight.shape)",
+            "weight is (O, C, kh, kw), output first, while the chapter's W is D x O (input by "
+            "output): from a D x O gradient return dW.T.reshape(weight.shape); an O x D one "
+            "needs only .reshape(weight.shape)",
         ),
     }
 )
@@ -129,8 +130,28 @@ def check_conv_backward(fn: Callable) -> Report:
     """
     rng = np.random.default_rng(7)
     plans = [  # each aims at some mistakes; later cases catch what earlier ones cannot
-        ("one image, 4x4, kernel 2, stride 2 (fields that do not overlap)", 1, 1, 2, 4, 2, 2, 0),
-        ("one image, 5x5, kernel 3, stride 1 (overlapping fields)", 1, 1, 2, 5, 3, 1, 0),
+        # two input channels everywhere: C * k * k then differs from the number of output
+        # positions, so a weight gradient left (O, D) is not taken for a bias left (O, Q)
+        (
+            "one image, 2 channels, 4x4, kernel 2, stride 2 (fields that do not overlap)",
+            1,
+            2,
+            2,
+            4,
+            2,
+            2,
+            0,
+        ),
+        (
+            "one image, 2 channels, 5x5, kernel 3, stride 1 (overlapping fields)",
+            1,
+            2,
+            2,
+            5,
+            3,
+            1,
+            0,
+        ),
         ("two images, 2 channels, 6x6, kernel 3, stride 2, padding 1", 2, 2, 3, 6, 3, 2, 1),
     ]
     cases = []

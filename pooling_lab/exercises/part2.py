@@ -358,7 +358,9 @@ def check_lse_pool_backward(fn: Callable) -> Report:
     sunken[:2, :2] -= 1000.0  # one window near -1000: its largest value is far below 0
     spread = (3 * x).astype(np.float32)
     spread[:2, :2] += 50  # (x / T) near 100: exp overflows float32 unless shifted
-    spread[:2, 2:] = [[60, -60], [0, 10]]  # the maximum 57.5 above the mean
+    # the maximum 57.5 above the mean, and not first: a shift by the window's first element
+    # would be one by its maximum
+    spread[:2, 2:] = [[-60, 60], [0, 10]]
     plans = [
         ("4x4 input, kernel 2, T = 1", x, 2, 1.0),
         ("4x4 input, kernel 2, T = 0.5", x, 2, 0.5),

@@ -46,12 +46,12 @@ def matrix(
         Hatch pattern of highlighted cells, which also get a bold black edge, so that colour is
         not their only cue; by default ``"//"`` for ``WINNER`` and ``".."`` for other colours.
     vmax : float, optional
-        The magnitude shaded darkest: the colour scale runs from ``-vmax`` to ``vmax``. By
-        default the largest finite ``abs(values)``, so each grid is shaded on its own scale;
-        give panels that are compared side by side the same ``vmax``.
+        The top of the colour scale (the darkest shade of ``"Greys"``). By default the largest
+        finite ``abs(values)``, so each grid is shaded on its own scale; give panels that are
+        compared side by side the same ``vmax``.
     vmin : float, optional
-        The value shaded lightest, ``-vmax`` by default; 0 for values that cannot be negative
-        (ReLU outputs, counts), so that zero is blank and every shade is a positive value.
+        The bottom of the colour scale, ``-vmax`` by default; 0 for values that cannot be
+        negative (ReLU outputs, counts), so that with a sequential colour map zero is blank.
 
     Returns
     -------
