@@ -103,10 +103,11 @@ def test_split_ties_checker():
     assert over.misconception == "overwrite"
 
 
-def forward(x, k, s, p, fill=-np.inf, extra=0):
+def forward(x, k, s, p, fill=-np.inf, extra=0, rows=None):
+    """A learner's loop forward; ``rows`` overrides the number of output rows."""
     padded = np.full((x.shape[0] + 2 * p, x.shape[1] + 2 * p), fill, dtype=x.dtype)
     padded[p : p + x.shape[0], p : p + x.shape[1]] = x
-    out_h = (padded.shape[0] - k) // s + 1 + extra
+    out_h = ((padded.shape[0] - k) // s + 1 if rows is None else rows) + extra
     out_w = (padded.shape[1] - k) // s + 1 + extra
     out = np.zeros((out_h, out_w), dtype=x.dtype)
     for i in range(out_h):
@@ -859,29 +860,29 @@ def test_output_size_drop_test_that_drops_a_window_starting_inside_is_named():
     assert ex.check_output_size(_windows_then(lambda n, L, s, p: (n - 1) * s >= L + p)).passed
 
 
-def _forward(x, k, s, p, *, rows=None, cols=None, extra=0):
-    """A learner's loop forward, with the output's counts as hooks."""
-    padded = np.full((x.shape[0] + 2 * p, x.shape[1] + 2 * p), -np.inf, dtype=x.dtype)
-    padded[p : p + x.shape[0], p : p + x.shape[1]] = x
-    n_rows = (padded.shape[0] - k) // s + 1 + extra if rows is None else rows(padded)
-    n_cols = (padded.shape[1] - k) // s + 1 + extra if cols is None else cols(padded)
-    out = np.empty((n_rows, n_cols), dtype=x.dtype)
-    for i in range(n_rows):
-        for j in range(n_cols):
-            out[i, j] = padded[i * s : i * s + k, j * s : j * s + k].max()
-    return out
-
-
 def test_max_pool_forward_counting_both_sizes_from_one_dimension_is_named():
     def width_only(x, k, s, p):  # from the height, a tall plane's loop runs off its width
-        return _forward(x, k, s, p, rows=lambda padded: (padded.shape[1] - k) // s + 1)
+        return forward(x, k, s, p, rows=(x.shape[1] + 2 * p - k) // s + 1)
 
     report = ex.check_max_pool_forward(width_only)
     assert report.misconception == "same_dimension", repr(report)
 
 
-def test_max_pool_forward_one_window_too_many_gets_a_hint_for_the_empty_slice():
-    report = ex.check_max_pool_forward(lambda x, k, s, p: _forward(x, k, s, p, extra=1))
+def test_max_pool_forward_one_window_too_many_is_named():
+    report = ex.check_max_pool_forward(lambda x, k, s, p: forward(x, k, s, p, extra=1))
+    assert report.misconception == "extra_window", repr(report)
+
+
+def test_max_pool_forward_an_empty_slice_gets_a_hint_for_it():
+    def negative_start(x, k, s, p):  # slices x itself: at padding 1 the first start is -1
+        n_rows, n_cols = ((n + 2 * p - k) // s + 1 for n in x.shape)
+        out = np.empty((n_rows, n_cols), dtype=x.dtype)
+        for i in range(n_rows):
+            for j in range(n_cols):
+                out[i, j] = x[i * s - p : i * s - p + k, j * s - p : j * s - p + k].max()
+        return out
+
+    report = ex.check_max_pool_forward(negative_start)
     assert report.misconception == "crashed", repr(report)
     assert "one window too many" in report.hint and "negative index" in report.hint
 
