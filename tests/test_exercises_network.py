@@ -13,6 +13,8 @@ def conv2d_backward(x, weight, delta, stride, padding, *, slip=None):
     """The exercise's solution, with switchable slips."""
     o, c, kh, kw = weight.shape
     n, _, h, w = x.shape
+    if slip == "square":  # one size for both dimensions
+        kw, w = kh, h
     xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
     cols = im2col(xp, (kh, kw), (stride, stride))
     deltas = delta.reshape(n, o, -1)
@@ -79,3 +81,47 @@ def test_a_weight_gradient_left_output_by_input_gets_the_layout_hint():
     report = check_conv_backward(o_by_d)
     assert report.misconception == "weight_layout", repr(report)
     assert ".reshape(weight.shape)" in report.hint
+
+
+def test_a_scatter_that_assigns_field_by_field_is_named_overwrite():
+    def field_by_field(x, weight, delta, stride, padding):
+        _, grad_weight, grad_bias = conv2d_backward(x, weight, delta, stride, padding)
+        _, c, kh, kw = weight.shape
+        n, _, h, w = x.shape
+        grad = np.zeros((n, c, h + 2 * padding, w + 2 * padding))
+        for i in range(delta.shape[2]):
+            for j in range(delta.shape[3]):
+                for m in range(n):
+                    field = np.einsum("ocuv,o->cuv", weight, delta[m, :, i, j])
+                    grad[m, :, i * stride : i * stride + kh, j * stride : j * stride + kw] = field
+        return grad[:, :, padding : padding + h, padding : padding + w], grad_weight, grad_bias
+
+    report = check_conv_backward(field_by_field)
+    assert report.misconception == "overwrite", repr(report)
+    assert "np.add.at" in report.hint
+
+
+@pytest.mark.parametrize(
+    ("slip", "key", "in_message"),
+    [
+        (lambda gw, gb, n: (gw / n, gb), "batch_mean", "grad_weight"),
+        (lambda gw, gb, n: (gw, gb / n), "batch_mean", "grad_bias"),
+    ],
+)
+def test_a_slip_in_one_parameter_s_gradient_is_named_for_that_gradient(slip, key, in_message):
+    def one_wrong(x, weight, delta, stride, padding):
+        grad_x, grad_weight, grad_bias = conv2d_backward(x, weight, delta, stride, padding)
+        return grad_x, *slip(grad_weight, grad_bias, len(x))
+
+    report = check_conv_backward(one_wrong)
+    assert report.misconception == key and in_message in report.message, repr(report)
+
+
+def test_two_results_get_the_number_of_results_hint():
+    report = check_conv_backward(lambda *args: conv2d_backward(*args)[:2])
+    assert "return a tuple of 3" in report.hint, repr(report)
+
+
+def test_a_solution_that_assumes_square_inputs_and_kernels_fails():
+    report = check_conv_backward(lambda *args: conv2d_backward(*args, slip="square"))
+    assert not report.passed and "6x9, kernel 3x2" in report.message, repr(report)

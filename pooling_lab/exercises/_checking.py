@@ -29,6 +29,7 @@ class Report:
 
 
 # Misconceptions: a key, how to say it, and a hint. Tests and notebooks refer to the keys.
+#: The mistakes the checkers can name: key -> (what the code did, a hint for fixing it).
 MISCONCEPTIONS = {
     "crashed": (
         "your function raised an exception",
@@ -471,9 +472,21 @@ def _diagnose(exercise, fn, cases, names=None, extra=None):
         return Report(
             exercise,
             False,
-            f"wrong values in {what} ({description}); expected\n{want[wrong_at]!r}\n"
-            f"but got\n{got[wrong_at]!r}",
+            f"wrong values in {what} ({description}); {_difference(want[wrong_at], got[wrong_at])}",
             None,
             "work the case out by hand and compare",
         )
     return Report(exercise, True, f"all {len(cases)} cases agree.")
+
+
+def _difference(want, got) -> str:
+    """Both arrays if they are small enough to read; else where they differ, and how often."""
+    want = np.asarray(want)
+    if want.size <= 36:
+        return f"expected\n{want!r}\nbut got\n{got!r}"
+    wrong = ~np.isclose(got, want, rtol=1e-5, atol=1e-6, equal_nan=True)
+    first = tuple(int(i) for i in np.argwhere(wrong)[0])
+    return (
+        f"{int(wrong.sum())} of {want.size} entries differ; the first at index {first}: "
+        f"expected {want[first]!r}, got {got[first]!r}"
+    )
