@@ -28,7 +28,14 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["KinkWarning", "gradcheck", "numerical_vjp", "relative_error", "tie_free"]
+__all__ = [
+    "KinkWarning",
+    "gradcheck",
+    "gradcheck_parameters",
+    "numerical_vjp",
+    "relative_error",
+    "tie_free",
+]
 
 
 class KinkWarning(UserWarning):

@@ -23,6 +23,8 @@ from .layers import MaxPool2d
 
 __all__ = ["RULES", "MaxPool2dTies", "count_maxima", "max_pool2d_backward_ties"]
 
+#: The tie rules: the first maximum gets the gradient (PyTorch's), the tied maxima split it, or
+#: every tied maximum gets all of it (not a valid gradient; for comparison).
 RULES = ("first", "split", "all")
 
 
