@@ -125,3 +125,15 @@ def test_two_results_get_the_number_of_results_hint():
 def test_a_solution_that_assumes_square_inputs_and_kernels_fails():
     report = check_conv_backward(lambda *args: conv2d_backward(*args, slip="square"))
     assert not report.passed and "6x9, kernel 3x2" in report.message, repr(report)
+
+
+def test_a_crop_that_is_empty_at_padding_0_is_named():
+    def minus_p_crop(x, weight, delta, stride, padding):
+        grad_x, grad_weight, grad_bias = conv2d_backward(x, weight, delta, stride, padding)
+        p = padding
+        padded = np.pad(grad_x, ((0, 0), (0, 0), (p, p), (p, p)))
+        return padded[:, :, p:-p, p:-p], grad_weight, grad_bias
+
+    report = check_conv_backward(minus_p_crop)
+    assert report.misconception == "empty_crop", repr(report)
+    assert "-0 is 0" in report.hint

@@ -522,3 +522,13 @@ def test_adaptive_divided_by_the_floored_nominal_size_is_named():
     report = ex.check_adaptive_avg_pool_backward(floored)
     assert report.misconception == "adaptive_floor_nominal", repr(report)
     assert "L = 7" in report.message  # the case that tells it from no division, wrong too
+
+
+def test_avg_crop_that_is_empty_at_padding_0_is_named():
+    def minus_p_crop(grad_output, input_shape, kernel_size, stride, padding, count_include_pad):
+        args = (grad_output, input_shape, kernel_size, stride, padding, count_include_pad)
+        padded = np.pad(avg_right(*args), padding)  # the padded gradient, as a loop builds it
+        return padded[padding:-padding, padding:-padding]  # empty when padding is 0
+
+    report = ex.check_avg_pool_backward(minus_p_crop)
+    assert report.misconception == "empty_crop", repr(report)

@@ -44,6 +44,11 @@ MISCONCEPTIONS = {
         "the result has the wrong shape",
         "a gradient always has the shape of the thing it is the gradient of",
     ),
+    "empty_crop": (
+        "the result is empty along a dimension",
+        "a crop such as grad[p:-p] is empty when p is 0, because -0 is 0 and the slice stops "
+        "before it starts: crop with grad[p : p + H, p : p + W] (H, W the input's size)",
+    ),
     "dtype": (
         "the result has the wrong dtype",
         "a float32 input must give a float32 result, but something in your computation is "
@@ -439,6 +444,9 @@ def _diagnose(exercise, fn, cases, names=None, extra=None):
                     abs(a - b) <= 1 for a, b in zip(g.shape, np.shape(w))
                 )
                 key = mistakes.get("__shapes__", {}).get(g.shape)
+                empty = g.ndim == np.ndim(w) >= 2 and 0 in g.shape and 0 not in np.shape(w)
+                if key is None and empty:
+                    key = "empty_crop"  # a plane cropped as grad[p:-p] at p = 0
                 if key is None:
                     key = mistakes.get("__shape__", "shape") if near else "shape"
                 return _fail(
