@@ -350,6 +350,13 @@ def _gives(got, wrong) -> bool:
     )
 
 
+def _unpack(result, count: int) -> tuple:
+    """A function's return value as its results: several may come back as a list as well as
+    a tuple; one result that is a list is the result itself (a list of numbers)."""
+    several = isinstance(result, tuple) or (isinstance(result, list) and count > 1)
+    return tuple(result) if several else (result,)
+
+
 def _results(answer) -> tuple:
     """A modelled answer as the tuple of arrays that ``_gives`` compares."""
     return tuple(np.asarray(a) for a in (answer if isinstance(answer, tuple) else (answer,)))
@@ -375,9 +382,8 @@ def _narrow(fn, keys, later, description):
         result, error, mutated = _call(fn, args)
         if error or mutated is not None:
             break
-        several = isinstance(result, (tuple, list)) and isinstance(expected, tuple)
         try:
-            got = tuple(np.asarray(r) for r in (result if several else (result,)))
+            got = tuple(np.asarray(r) for r in _unpack(result, len(right)))
         except (TypeError, ValueError):
             break
         kept = [k for k, answer in zip(keys, answers) if _gives(got, answer)]
@@ -411,10 +417,7 @@ def _diagnose(exercise, fn, cases, names=None, extra=None):
         if mutated is not None:
             return _mutated(exercise, fn, mutated, description)
         want = expected if isinstance(expected, tuple) else (expected,)
-        # Several results may come back as a list as well as a tuple; one result that is a
-        # list is the result itself (a list of numbers).
-        several = isinstance(result, tuple) or (isinstance(result, list) and len(want) > 1)
-        got = tuple(result) if several else (result,)
+        got = _unpack(result, len(want))
         if len(got) != len(want):
             message = f"the wrong number of results ({description}: expected {len(want)}, got "
             message += f"{len(got)})"
