@@ -286,22 +286,20 @@ def check_output_size(fn: Callable) -> Report:
     ]:
         L, k, s, p, d, ceil = args
         right = np.array(_size(*args))
+        span = L + 2 * p - d * (k - 1) - 1  # from the first window's start to the last's
         mistakes = {}
         if ceil and p:
             # The drop test against L, not L + p: first, because at (6, 3, 3, 1) it gives the
             # count a ceil_mode answer without the "+ 1" gives, and a learner who reaches that
             # case has passed (5, 2, 2, 0), where that mistake would already have shown.
-            span = L + 2 * p - d * (k - 1) - 1
-            n = -(-span // s) + 1
-            mistakes["ceil_drop_at_L"] = np.array(n - 1 if (n - 1) * s >= L else n)
+            mistakes["ceil_drop_at_L"] = np.array(_drop_last(-(-span // s) + 1, s, L))
         mistakes |= {
-            "off_by_one": np.array((L + 2 * p - d * (k - 1) - 1) // s),
+            "off_by_one": np.array(span // s),
             "no_dilation": np.array(_size(L, k, s, p, 1, ceil)),
         }
         if p:
             mistakes["no_padding"] = np.array(_size(L, k, s, 0, d, ceil))
         if ceil:
-            span = L + 2 * p - d * (k - 1) - 1
             mistakes["ceil_no_drop"] = np.array(-(-span // s) + 1)
             mistakes["off_by_one"] = np.array(-(-span // s))
             if right > span // s + 1:
@@ -313,8 +311,8 @@ def check_output_size(fn: Callable) -> Report:
                     key for key in ("ceil_drop_at_L", "ceil_dropped_inside") if key in mistakes
                 ]
                 mistakes = {key: mistakes[key] for key in first} | mistakes
-            more = span // s + 2  # floor + 1, then one more for ceil_mode, then the drop rule
-            mistakes["ceil_always_adds"] = np.array(more - 1 if (more - 1) * s >= L + p else more)
+            # floor + 1, then one more for ceil_mode, then the drop rule
+            mistakes["ceil_always_adds"] = np.array(_drop_last(span // s + 2, s, L + p))
         # Only where no other mistake gives the same count, so that one is named, not both.
         by_kernel = np.array(_size(L, k, k, p, d, ceil))
         if (
@@ -336,13 +334,17 @@ def check_output_size(fn: Callable) -> Report:
     return _diagnose("check_output_size", fn, cases, extra=d_times_k)
 
 
+def _drop_last(n, s, bound):
+    """ceil_mode's drop rule, with the bound a mistake may get wrong: of ``n`` windows ``s``
+    apart, the last goes if its start in the padded input is at or after ``bound`` (PyTorch's
+    is L + p, where the right padding begins)."""
+    return n - 1 if (n - 1) * s >= bound else n
+
+
 def _d_times_k(L, k, s, p, d, ceil):
     """The count with a dilated window's extent taken as d*k (PyTorch's rules otherwise)."""
     span = L + 2 * p - d * k
-    n = (-(-span // s) if ceil else span // s) + 1
-    if ceil and (n - 1) * s >= L + p:
-        n -= 1
-    return n
+    return _drop_last(-(-span // s) + 1, s, L + p) if ceil else span // s + 1
 
 
 def _zero_padded_max(x, k, s, p):
