@@ -528,9 +528,6 @@ def _frac_shape(args, got, want):
     return None
 
 
-ORDER_CASE = ("where the order of operations decides a start", 0.6666666666666665, 10, 7, 1)
-
-
 def check_fractional_starts(fn: Callable) -> Report:
     """Check ``fn(u, size, out, k) -> starts`` for fractional max pooling's window starts.
 
@@ -576,7 +573,7 @@ def check_fractional_starts(fn: Callable) -> Report:
         ("where u * s_bar rounds to just below 3", 0.7, 31, 8, 1),
         ("a single window", 0.3, 5, 1, 2),
         # (i + u) * s_bar and i * s_bar + u * s_bar round apart here (start 4 is 6, not 7)
-        ORDER_CASE,
+        ("where the order of operations decides a start", 0.6666666666666665, 10, 7, 1),
     ]
     rng = np.random.default_rng(0)
     for _ in range(500):
