@@ -832,23 +832,25 @@ def test_max_pool_backward_windows_moved_by_the_kernel_are_named():
     assert "grad_output's shape" in report.hint and "floor(" not in report.hint
 
 
-def _windows_then(drop):
-    """A learner's output size: ceil_mode rounds up, then ``drop(n, L, s, p)`` may drop one."""
+def _pytorch_drop(n, L, s, p):
+    return (n - 1) * s >= L + p
+
+
+def _windows_then(drop=_pytorch_drop, rounded=lambda span, s: -(-span // s)):
+    """A learner's output size: ceil_mode counts ``rounded(span, s) + 1`` windows (rounding up,
+    unless a slip says otherwise), then ``drop(n, L, s, p)`` may drop the last."""
 
     def output_size(L, k, s, p, d, ceil_mode):
         span = L + 2 * p - d * (k - 1) - 1
-        n = (-(-span // s) if ceil_mode else span // s) + 1
+        n = (rounded(span, s) if ceil_mode else span // s) + 1
         return n - 1 if ceil_mode and drop(n, L, s, p) else n
 
     return output_size
 
 
 def test_output_size_ceil_mode_as_one_more_window_is_named():
-    def one_more(L, k, s, p, d, ceil_mode):  # floor + 1, one more for ceil_mode, then the drop
-        n = (L + 2 * p - d * (k - 1) - 1) // s + 1 + ceil_mode
-        return n - 1 if ceil_mode and (n - 1) * s >= L + p else n
-
-    report = ex.check_output_size(one_more)
+    # floor + 1, one more for ceil_mode, then the drop
+    report = ex.check_output_size(_windows_then(rounded=lambda span, s: span // s + 1))
     assert report.misconception == "ceil_always_adds", repr(report)
 
 
@@ -857,7 +859,7 @@ def test_output_size_drop_test_that_drops_a_window_starting_inside_is_named():
     report = ex.check_output_size(_windows_then(lambda n, L, s, p: (n - 1) * s - p >= L - 1))
     assert report.misconception == "ceil_dropped_inside", repr(report)
     assert "count window *starts*" not in report.hint
-    assert ex.check_output_size(_windows_then(lambda n, L, s, p: (n - 1) * s >= L + p)).passed
+    assert ex.check_output_size(_windows_then()).passed
 
 
 def test_max_pool_forward_counting_both_sizes_from_one_dimension_is_named():
@@ -888,12 +890,7 @@ def test_max_pool_forward_an_empty_slice_gets_a_hint_for_it():
 
 
 def test_output_size_ceil_mode_rounded_to_the_nearest_fails():
-    def nearest(L, k, s, p, d, ceil_mode):
-        span = L + 2 * p - d * (k - 1) - 1
-        n = (round(span / s) if ceil_mode else span // s) + 1
-        return n - 1 if ceil_mode and (n - 1) * s >= L + p else n
-
-    assert not ex.check_output_size(nearest).passed
+    assert not ex.check_output_size(_windows_then(rounded=lambda span, s: round(span / s))).passed
 
 
 def test_lse_shift_by_the_window_s_first_element_fails():
