@@ -67,15 +67,25 @@ def lse_plane_shift(x, grad_output, kernel_size, temperature):
     return grad
 
 
-def lse_mean_shift(x, grad_output, kernel_size, temperature):
-    k = kernel_size
-    grad = np.zeros_like(x)
-    for i in range(grad_output.shape[0]):
-        for j in range(grad_output.shape[1]):
-            z = x[i * k : i * k + k, j * k : j * k + k] / temperature
-            e = np.exp(z - z.mean())  # centre the exponents instead of capping them
-            grad[i * k : i * k + k, j * k : j * k + k] = grad_output[i, j] * e / e.sum()
-    return grad
+def lse_shifted_by(shift):
+    """The chapter's loop with the shift a learner chose in place of the window's maximum."""
+
+    def backward(x, grad_output, kernel_size, temperature):
+        k = kernel_size
+        grad = np.zeros_like(x)
+        for i in range(grad_output.shape[0]):
+            for j in range(grad_output.shape[1]):
+                z = x[i * k : i * k + k, j * k : j * k + k] / temperature
+                with np.errstate(all="ignore"):
+                    e = np.exp(z - shift(z))
+                    grad[i * k : i * k + k, j * k : j * k + k] += grad_output[i, j] * e / e.sum()
+        return grad
+
+    return backward
+
+
+# centre the exponents instead of capping them
+lse_mean_shift = lse_shifted_by(np.mean)
 
 
 def lse_unshifted(x, grad_output, kernel_size, temperature):
@@ -494,19 +504,14 @@ def test_fractional_starts_in_the_wrong_order_of_operations_is_named():
 def test_lse_shift_by_the_largest_magnitude_is_named():
     # the Lp section's "factor out the largest magnitude" carried over to log-sum-exp: a window
     # of large negative values then underflows to 0 / 0
-    def abs_shift(x, g, k, t):
-        grad = np.zeros_like(x)
-        for i in range(g.shape[0]):
-            for j in range(g.shape[1]):
-                z = x[i * k : i * k + k, j * k : j * k + k] / t
-                with np.errstate(all="ignore"):
-                    e = np.exp(z - np.abs(z).max())
-                    grad[i * k : i * k + k, j * k : j * k + k] += g[i, j] * e / e.sum()
-        return grad
-
-    report = ex.check_lse_pool_backward(abs_shift)
+    report = ex.check_lse_pool_backward(lse_shifted_by(lambda z: np.abs(z).max()))
     assert report.misconception == "lse_abs_shift", repr(report)
     assert "-1000" in report.message and "max(x / T) itself" in report.hint
+
+
+def test_lse_shift_by_the_window_s_first_element_fails():
+    assert not ex.check_lse_pool_backward(lse_shifted_by(lambda z: z.flat[0])).passed
+    assert ex.check_lse_pool_backward(lse_shifted_by(np.max)).passed  # the helper itself is right
 
 
 def test_adaptive_divided_by_the_floored_nominal_size_is_named():
