@@ -19,12 +19,15 @@ array, say) takes the ordinary path, which copies it.
 one more spatial dimension, the channels, with a window of 1 and stride 1: the plan of
 :mod:`pooling_lab._phases` then splits it into stride phases whose innermost runs are whole
 channel vectors, and each window offset is one contiguous slice of the flattened phase
-buffer, as in the ordinary layout; windows that tile the input go through
-:mod:`pooling_lab._tiled`, whose steps then move whole channel vectors (rows) as single
-elements and skip the channel dimension. The window offsets are visited in the same
-row-major order as in the ordinary layout (the channel dimension adds no offset), so every
-maximum, tie, NaN and every average's sum is computed by the same sequence of operations:
-the results are bit-identical to the ordinary path's.
+buffer, as in the ordinary layout. Windows that tile the input exactly take shorter routes.
+With channel vectors of 16 bytes or more (4 float32 channels), max pooling
+(:func:`pooling_lab._tiled.max_pool_gathered`) gathers each window offset's vectors, copied
+as single opaque elements, into one contiguous buffer, and average pooling sums offsets
+gathered in the same way; shorter vectors are max-pooled one dimension at a time
+(:mod:`pooling_lab._tiled`), the steps moving whole channel vectors as single elements. The
+window offsets are visited in the same row-major order as in the ordinary layout (the channel
+dimension adds no offset), so every maximum, tie, NaN and every average's sum is computed by
+the same sequence of operations: the results are bit-identical to the ordinary path's.
 
 Results keep the layout: outputs, indices and gradients are (N, C, ...) arrays whose memory is
 (N, ..., C). Indices are the usual flat positions within one (H, W) plane, PyTorch's.

@@ -13,7 +13,7 @@ from hypothesis.extra.numpy import arrays
 
 import pooling_lab as pl
 import pooling_lab.functional as F
-from pooling_lab import _channels_last, _phases
+from pooling_lab import _channels_last, _phases, _tiled
 
 MAX = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
 MAX_BACK = {1: F.max_pool1d_backward, 2: F.max_pool2d_backward, 3: F.max_pool3d_backward}
@@ -211,6 +211,51 @@ def test_tiny_blocks(monkeypatch):
             same(F.max_pool3d_backward(channels_last(g, 3), idx_c, v.shape), layer.backward(g))
     finally:
         _phases.plan_for.cache_clear()
+
+
+@pytest.mark.parametrize(
+    "dtype, c, gathered",
+    [  # channel vectors of 16 bytes or more are gathered; shorter ones reduced by dimension
+        (np.float32, 4, True),
+        (np.float32, 3, False),
+        (np.float64, 2, True),
+        (np.float16, 8, True),
+        (np.float16, 4, False),
+        (np.int16, 8, True),
+    ],
+)
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_exact_tiling_gathered_or_by_dimension(monkeypatch, dtype, c, gathered, n):
+    """Both routes of exact tiling on channels-last inputs, over many blocks with a partial
+    last one, with ties and signed zeros: bit-identical to the ordinary path."""
+    calls = []
+    original = _tiled.max_pool_gathered
+    monkeypatch.setattr(
+        _tiled, "max_pool_gathered", lambda x, plan: calls.append(1) or original(x, plan)
+    )
+    monkeypatch.setattr(_phases, "BLOCK_ELEMENTS", 40)
+    _phases.plan_for.cache_clear()
+    try:
+        rng = np.random.default_rng(21)
+        shape = (3, c) + (6, 4, 6)[:n]
+        if np.dtype(dtype).kind == "f":
+            x = rng.choice(np.array([-1.0, -0.0, 0.0, 1.0, 2.0], dtype=dtype), shape)
+        else:
+            x = rng.integers(-2, 3, shape).astype(dtype)
+        for kw in (dict(kernel_size=2), dict(kernel_size=(3, 2, 3)[:n] if n > 1 else 3)):
+            out, idx = MAX[n](x, **kw, return_indices=True)
+            layer = MAX_LAYER[n](**kw, return_indices=True)
+            out_c, idx_c = layer.forward(channels_last(x, n))
+            same(out_c, out)
+            np.testing.assert_array_equal(idx_c, idx)
+            g = rng.standard_normal(out.shape).astype(np.float32).astype(x.dtype)
+            if np.dtype(dtype).kind == "f":
+                same(layer.backward(channels_last(g, n)), MAX_BACK[n](g, idx, shape))
+            # unbatched, one sample
+            same(MAX[n](channels_last(x, n)[1], **kw), out[1])
+    finally:
+        _phases.plan_for.cache_clear()
+    assert bool(calls) == gathered
 
 
 def test_what_counts_as_channels_last():
