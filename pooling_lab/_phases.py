@@ -469,6 +469,25 @@ def scatter_add(
     return result.reshape((batch,) + tuple(spatial))
 
 
+@functools.lru_cache(maxsize=16)
+def piece_ends(plan: PhasePlan, limit: int) -> tuple[int, ...]:
+    """For each piece of ``limit`` outputs of one plane, in order, 1 + the last input position
+    (within the plane) its windows reach.
+
+    A plane larger than a block is scattered a piece at a time; zeroing each piece's reach
+    just before its scatter (what earlier pieces have not zeroed) writes the result while it
+    is in cache, where zeroing the whole plane first would write it to memory twice. The
+    bound is the largest window start in the piece plus the largest offset, which does not
+    rely on window starts growing in row-major order.
+    """
+    base = plan.base.reshape(-1)
+    reach = int(plan.table.max()) + 1
+    plane = math.prod(plan.spatial)
+    return tuple(
+        min(plane, int(base[s : s + limit].max()) + reach) for s in range(0, base.size, limit)
+    )
+
+
 def max_pool_backward(grad: np.ndarray, won: np.ndarray, plan: PhasePlan) -> np.ndarray:
     """Route ``grad`` (B, *out) to the winners ``won``: the gradient of max pooling."""
     batch = grad.shape[0]
@@ -503,12 +522,17 @@ def max_pool_backward(grad: np.ndarray, won: np.ndarray, plan: PhasePlan) -> np.
     limit = BLOCK_ELEMENTS // 4
     if per_plane > limit:  # planes larger than a block (wide images, channels-last): cut them
         base = plan.base.reshape(-1)
+        ends = piece_ends(plan, limit)
         for p in range(batch):
             target = result[p * plane : (p + 1) * plane]
-            target.fill(0)
-            for s in range(0, per_plane, limit):
+            zeroed = 0  # target[:zeroed] is zeroed: each piece zeroes what it may reach first
+            for s, end in zip(range(0, per_plane, limit), ends):
+                if end > zeroed:
+                    target[zeroed:end].fill(0)
+                    zeroed = end
                 e = min(per_plane, s + limit)
                 scatter(slice(p * per_plane + s, p * per_plane + e), base[s:e], target)
+            target[zeroed:].fill(0)  # what no window reaches
         return result.reshape((batch,) + plan.spatial)
     block_base = plan.scratch("block_base", np.int64, make, step)
     for start in range(0, batch, step):

@@ -301,11 +301,15 @@ def test_functional_backward_sums_repeated_indices(tiny_blocks):
     [
         dict(kernel_size=2, stride=1),  # positions as codes
         dict(kernel_size=3, stride=1, padding=1),  # offset numbers through the table
+        # wide padding, and gaps between windows
+        dict(kernel_size=5, stride=1, padding=2),
+        dict(kernel_size=2, stride=3, ceil_mode=True),
     ],
 )
 def test_planes_larger_than_a_block(tiny_blocks, kw):
-    """A plane of more outputs than a block holds: the indices are built, and the functional
-    backward scatters, one plane at a time; in both layouts, against the reference."""
+    """A plane of more outputs than a block holds: the indices are built, and both backwards
+    scatter, a piece of a plane at a time, zeroing each piece's reach just before; in both
+    layouts, against the reference."""
     rng = np.random.default_rng(12)
     # 8 x 10 or 9 x 11 outputs per plane, over 40; 3 channels, which do not divide a piece of 10
     x = rng.standard_normal((3, 3, 9, 11))
@@ -324,6 +328,13 @@ def test_planes_larger_than_a_block(tiny_blocks, kw):
             for index in (idx, idx.copy()):
                 back = pl.functional.max_pool2d_backward(grad, index, x.shape)
                 np.testing.assert_allclose(back, expected)
+        layer = pl.MaxPool2d(**kw)
+        layer.forward(inp)
+        # fresh result memory is often zero already: fill the heap with NaN first, so that
+        # a position left unzeroed shows
+        dirty = np.full(4 * x.size, np.nan)
+        del dirty
+        np.testing.assert_array_equal(layer.backward(g), expected)
 
 
 @pytest.mark.parametrize("dtype", [np.int32, np.int64, np.uint8, np.uint64])
