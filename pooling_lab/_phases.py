@@ -597,14 +597,21 @@ def avg_pool_backward(grad: np.ndarray, plan: PhasePlan, divisor: np.ndarray) ->
     result = np.empty((grad.shape[0],) + plan.spatial, dtype=grad.dtype)
     divisor = divisor.astype(grad.dtype)
     if plan.exact:  # every input element gets its one window's share: one view per offset
-        share = grad / divisor
-        if moves_vectors(plan, grad.itemsize):  # whole channel vectors at a time
-            share = vectors(np.ascontiguousarray(share))
+        gather = moves_vectors(plan, grad.itemsize)  # whole channel vectors at a time
+
+        def make(key):
+            return aligned_empty((plan.exact_block,) + plan.out, key)
+
+        share = plan.scratch("avg_share", grad.dtype, make, plan.exact_block)
+        # a block of planes at a time, so that the views' passes write the result in cache
+        for start, m in plan.blocks(grad.shape[0], plan.exact_block):
+            block, part = result[start : start + m], share[:m]
+            np.divide(grad[start : start + m], divisor, out=part)
             for view in plan.views:
-                np.copyto(vectors(result[view]), share)
-        else:
-            for view in plan.views:
-                result[view] = share
+                if gather:
+                    np.copyto(vectors(block[view]), vectors(part))
+                else:
+                    block[view] = part
         return result
     planes = plan.planes_per_block(grad.shape[0])
     buf, flat = plan.buffers(grad.dtype, 0, planes)
