@@ -53,10 +53,14 @@ process CPU time for PyTorch, which may compute on several threads):
   of the output's size, copied: 8 bytes read and 8 written per output); the second, the
   arithmetic alone of the layer's forward, by the route the layer takes (the stride phases,
   or windows that tile the input exactly), on cache-resident buffers, with no input loaded,
-  nothing copied and no result stored.
+  nothing copied and no result stored. ``forward_passes_channels_last`` (max, windows that
+  tile the input only): the same for the channels-last layer, whose route differs there
+  (each offset gathered, then the phase route's calls); elsewhere both layouts make the
+  same calls, and ``forward_passes`` serves both.
 - ``forward_step1_slices``, ``forward_step2_phases``, ``forward_sliding_window_view``
   (max, 2-D) and ``forward_pooling_lab`` (max): forward passes alone, the chapter's Step 1 and
-  Step 2, NumPy's ``sliding_window_view`` (``pooling_ablation``), and pooling_lab's layer.
+  Step 2, NumPy's ``sliding_window_view`` (``pooling_ablation``), and pooling_lab's layer;
+  ``forward_pooling_lab_channels_last`` (max): the layer's forward on the channels-last input.
 
 **What is written** (JSON; lists of plain values on one line):
 
@@ -208,6 +212,7 @@ COMPARISONS = [
     "forward_passes/min(torch_1_thread,torch_channels_last_1_thread)",
     "forward_passes/forward_pooling_lab",
     "forward_passes/pooling_lab",
+    "forward_passes_channels_last/forward_pooling_lab_channels_last",
     "forward_step1_slices/forward_step2_phases",
     "forward_step2_phases/forward_pooling_lab",
     "forward_step1_slices/forward_pooling_lab",
@@ -306,6 +311,12 @@ def floor_steps(x, g, k, s, p):
     codes in the first step and four in the later ones (which carry the earlier codes along).
     The copies that route leaves out are its loads: each offset's values copied into a
     contiguous buffer, and the earlier steps' codes copied beside them.
+
+    ``forward_passes_channels_last`` (windows that tile the input only): the channels-last
+    layer gathers each window offset's channel vectors into a contiguous buffer
+    (``_tiled.max_pool_gathered``) and runs the phase route's calls over them, so its passes
+    are the phase path's over every output (the gathered route's blocks hold 256 Ki input
+    values, 64 Ki outputs for 2x2 windows and 32 Ki for 2x2x2; these use blocks of 64 Ki).
     """
     n = x.ndim - 2
     outputs = g.size
@@ -318,7 +329,10 @@ def floor_steps(x, g, k, s, p):
     window = make_window("bench", n, k, s, p, 1, False)
     plan = _phases.plan_for(window, spatial, window.output_size(spatial))
     passes = tiled_passes(x, plan) if plan.exact else phase_passes(x, g, k)
-    return {"copy_indices": copy_indices, "forward_passes": passes}
+    steps = {"copy_indices": copy_indices, "forward_passes": passes}
+    if plan.exact:  # the channels-last layer gathers each offset, then the phases' calls
+        steps["forward_passes_channels_last"] = phase_passes(x, g, k)
+    return steps
 
 
 def pass_buffers(size: int, dtype):
@@ -515,6 +529,8 @@ def measure(torch, config, rng, args, kinds) -> dict:
             else:  # the layer's forward alone, to weigh forward_passes against
                 forward = max_layer(n, k, s, p).forward
                 numpy_runs["forward_pooling_lab"] = functools.partial(forward, x)
+            forward_cl = max_layer(n, k, s, p).forward
+            numpy_runs["forward_pooling_lab_channels_last"] = functools.partial(forward_cl, x_cl)
         steps = {
             "pooling_lab": Step(layer_step(layer, x, g), every_block=True),
             "pooling_lab_channels_last": Step(layer_step(cl_layer, x_cl, g_cl), every_block=True),

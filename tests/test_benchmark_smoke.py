@@ -385,6 +385,11 @@ def test_benchmark_runs_on_tiny_shapes(tmp_path):
         # phases; 5q's and 3dq's 2x2 windows tile the input), weighed against the forward
         assert "forward_passes" in mx["contenders"]
         assert "forward_passes/forward_pooling_lab" in mx["paired"]
+        assert "forward_pooling_lab_channels_last" in mx["contenders"]
+        # the channels-last route has passes of its own where the windows tile the input
+        tiles = config["config"] != "1q"
+        cl_passes = "forward_passes_channels_last/forward_pooling_lab_channels_last"
+        assert (cl_passes in mx["paired"]) == tiles
         if has_torch:
             for key in (
                 "pooling_lab/torch_channels_last_1_thread",
