@@ -260,7 +260,6 @@ def test_publish_refuses_after_a_busy_run_and_marks_allowed_ones_unpublishable(
 def test_scripts_check_the_machine_before_measuring(monkeypatch, tmp_path):
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         monkeypatch.setenv(var, os.environ.get(var, "1"))  # bench_cnn sets them on import
-    import bench_cache
     import bench_cnn
     import bench_pooling
 
@@ -269,9 +268,8 @@ def test_scripts_check_the_machine_before_measuring(monkeypatch, tmp_path):
 
     monkeypatch.setattr(bm, "look", lambda **kw: fake_machine(4.0, 0.0))
     monkeypatch.setattr(bench_pooling, "measure", measured)
-    monkeypatch.setattr(bench_cache, "measure", measured)
     monkeypatch.setattr(bench_cnn, "run_all", measured)
-    for module in (bench_pooling, bench_cache, bench_cnn):
+    for module in (bench_pooling, bench_cnn):
         out = tmp_path / f"{module.__name__}.json"
         with pytest.raises(SystemExit) as stop:
             module.main(["--quick", "--out", str(out)])
@@ -442,27 +440,6 @@ def test_cnn_benchmark_runs_quickly(tmp_path):
     assert len(log.read_text().splitlines()) == 9
     reasons = json.loads(out.read_text())["not_publishable_because"]
     assert "9 runs were taken from the log of an earlier session" in reasons
-
-
-def test_cache_benchmark_runs_on_tiny_shapes(tmp_path):
-    from bench_cache import COMPARISONS
-
-    out = tmp_path / "cache.json"
-    run_benchmark("bench_cache.py", "--quick", "--allow-busy", "--repeats", "3", "--out", str(out))
-    report = json.loads(out.read_text())
-    assert report["publishable"] is False and report["quick"] and report["code"]
-    assert report["evict_bytes"] == 1 << 20 and report["dtype"] == "float32"
-    (row,) = report["configs"]
-    assert row["config"] == "5q" and row["rounds"] >= 3
-    has_torch = "torch_warm" in row["contenders"]
-    for summary in row["contenders"].values():
-        assert summary["rounds"] == row["rounds"]  # every contender in every round
-        check_quartiles(summary["wall_ms"])
-    for key in COMPARISONS:
-        assert (key in row["paired"]) == (has_torch or "torch" not in key)
-    for pair in row["paired"].values():
-        assert pair["pairing"] == "same round" and pair["pairs"] == row["rounds"]
-        check_quartiles(pair["wall"])
 
 
 # ---------------------------------------------------------------- the committed results
