@@ -24,10 +24,15 @@ With channel vectors of 16 bytes or more (4 float32 channels), max pooling
 (:func:`pooling_lab._tiled.max_pool_gathered`) gathers each window offset's vectors, copied
 as single opaque elements, into one contiguous buffer, and average pooling sums offsets
 gathered in the same way; shorter vectors are max-pooled one dimension at a time
-(:mod:`pooling_lab._tiled`), the steps moving whole channel vectors as single elements. The
-window offsets are visited in the same row-major order as in the ordinary layout (the channel
-dimension adds no offset), so every maximum, tie, NaN and every average's sum is computed by
-the same sequence of operations: the results are bit-identical to the ordinary path's.
+(:mod:`pooling_lab._tiled`), the steps moving whole channel vectors as single elements.
+
+Why the results are bit-identical to the ordinary path's: on the phase path the window offsets
+are visited in the same row-major order as in the ordinary layout (the channel dimension adds
+no offset), so every comparison and every average's sum is the same operation in the same
+order; average pooling's exact tiling sums its views in the same order in both layouts too.
+The gathered max route compares in another order than the ordinary layout's route by
+dimension, but both keep the first maximum in row-major order, and a maximum rounds nothing.
+Windows whose maximum is NaN or -inf take the ordinary path's rules (``max_pool`` below).
 
 Results keep the layout: outputs, indices and gradients are (N, C, ...) arrays whose memory is
 (N, ..., C). Indices are the usual flat positions within one (H, W) plane, PyTorch's.
