@@ -234,10 +234,12 @@ def scatter_add(
 
 
 def _divisor(win, spatial, out, c, count_include_pad, override):
+    """The divisor, shaped to broadcast against (B, *out, C): the ordinary layout's (it does
+    not depend on the channel), with a channel dimension of 1."""
     if override is not None:
         return np.full((1,) * (len(spatial) + 2), override, dtype=np.int64)
-    wide = with_channels(win)
-    return _core.avg_divisor(wide, tuple(spatial) + (c,), tuple(out) + (c,), count_include_pad)
+    divisor = _core.avg_divisor(win, tuple(spatial), tuple(out), count_include_pad)
+    return divisor[..., None]
 
 
 def avg_pool(

@@ -10,6 +10,7 @@ which handles the rare windows whose maximum is NaN or -inf, where the index rul
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import math
@@ -185,14 +186,24 @@ def max_pool_backward(
     return _phases.scatter_add(grad, index, spatial, fn)
 
 
-@functools.lru_cache(maxsize=64)
 def avg_divisor(
     win: Window, spatial: tuple[int, ...], out: tuple[int, ...], count_include_pad: bool
 ) -> np.ndarray:
     """PyTorch's divisor per output position, shaped to broadcast against (B, *out).
 
     Built once per geometry (layers ask for the same one every call; building it took a
-    tenth of a small layer's forward + backward) and read-only, since it is shared."""
+    tenth of a small layer's forward + backward) and read-only, since it is shared. The
+    cache key leaves out the function's name, which the divisor does not depend on, so that
+    a layer, its functional form and its backward share one array."""
+    return _avg_divisor(
+        dataclasses.replace(win, fn=""), tuple(spatial), tuple(out), bool(count_include_pad)
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _avg_divisor(
+    win: Window, spatial: tuple[int, ...], out: tuple[int, ...], count_include_pad: bool
+) -> np.ndarray:
     per_dim = []
     for dim, size in enumerate(spatial):
         start = _starts(win, out, dim)

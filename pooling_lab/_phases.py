@@ -15,7 +15,8 @@ blocks of about 64 Ki elements, reusing the same small buffers, which stay in ca
 k*k passes.
 
 Exact tiling. When the windows tile the input exactly (stride = kernel, no padding or
-dilation), max pooling takes another route, one dimension at a time: see ``_tiled``.
+dilation), max pooling takes another route, one dimension at a time, or, for channels-last
+inputs with channel vectors of 16 bytes or more, one gathered offset at a time: see ``_tiled``.
 
 The winner of each window is tracked as a one-byte code, without branches: codes grow with the
 offset number and offsets are visited in increasing order, so
@@ -84,7 +85,10 @@ def moves_vectors(plan: PhasePlan, itemsize: int) -> bool:
     is a strided copy of single elements (slower than max pooling's one dimension at a
     time); from 16 bytes on (4 float32 channels), max pooling by gathering each offset was
     10-35% faster on the benchmark's channels-last configurations 2, 3 and 3d, and slower
-    with 3 channels (``benchmarks/pooling_profile.py``)."""
+    with 3 channels (``benchmarks/pooling_profile.py``). The same switch picks the average
+    pool's routes, forward and backward, where gathering was faster on configurations 2, 3 and
+    5 in a standalone measurement, by a few percent to a fifth (not measured separately at the
+    threshold)."""
     return plan.channels_last and plan.spatial[-1] * itemsize >= 16
 
 
@@ -196,6 +200,7 @@ class PhasePlan:
             for offsets in itertools.product(*(range(k) for k in win.kernel))
         ]
         self._local = threading.local()
+        self._derived = {}
 
     @property
     def overlapping(self) -> bool:
@@ -204,6 +209,15 @@ class PhasePlan:
             s < d * (k - 1) + 1
             for k, s, d in zip(self.win.kernel, self.win.stride, self.win.dilation)
         )
+
+    def derived(self, key, make):
+        """``make()``, computed once per plan and kept on it: layouts and bounds that other
+        modules derive from the plan. Kept here rather than in a cache keyed by the plan, so
+        that they go when ``plan_for`` drops the plan. Two threads may both compute a value
+        the first time; the results are equal and immutable."""
+        if key not in self._derived:
+            self._derived[key] = make()
+        return self._derived[key]
 
     def scratch(self, name: str, dtype, make, size: int = 0):
         """Buffers kept between calls, one set per thread, purpose and dtype.
@@ -469,7 +483,6 @@ def scatter_add(
     return result.reshape((batch,) + tuple(spatial))
 
 
-@functools.lru_cache(maxsize=16)
 def piece_ends(plan: PhasePlan, limit: int) -> tuple[int, ...]:
     """For each piece of ``limit`` outputs of one plane, in order, 1 + the last input position
     (within the plane) its windows reach.
@@ -480,12 +493,16 @@ def piece_ends(plan: PhasePlan, limit: int) -> tuple[int, ...]:
     bound is the largest window start in the piece plus the largest offset, which does not
     rely on window starts growing in row-major order.
     """
-    base = plan.base.reshape(-1)
-    reach = int(plan.table.max()) + 1
-    plane = math.prod(plan.spatial)
-    return tuple(
-        min(plane, int(base[s : s + limit].max()) + reach) for s in range(0, base.size, limit)
-    )
+
+    def make():
+        base = plan.base.reshape(-1)
+        reach = int(plan.table.max()) + 1
+        plane = math.prod(plan.spatial)
+        return tuple(
+            min(plane, int(base[s : s + limit].max()) + reach) for s in range(0, base.size, limit)
+        )
+
+    return plan.derived(("piece_ends", limit), make)
 
 
 def max_pool_backward(grad: np.ndarray, won: np.ndarray, plan: PhasePlan) -> np.ndarray:

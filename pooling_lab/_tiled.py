@@ -15,7 +15,6 @@ contiguous buffer, and the running maximum over those is the phase route's.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import math
 
@@ -53,23 +52,26 @@ def steps(plan: PhasePlan) -> list[int]:
     return [dim for dim in reversed(range(n)) if plan.win.kernel[dim] > 1] or [0]
 
 
-@functools.lru_cache(maxsize=16)
 def _gather_layout(plan: PhasePlan):
     """For :func:`max_pool_gathered`: the shape that splits (B, *spatial, C) into
     (B * out[0], k[0], out[1], k[1], ..., C), and the index of each window offset in it,
-    in row-major order (the order of the plan's codes)."""
-    kernel, out = plan.win.kernel[:-1], plan.out[:-1]
-    shape = [-1, kernel[0]]
-    for o, k in zip(out[1:], kernel[1:]):
-        shape += [o, k]
-    shape.append(plan.spatial[-1])
-    views = []
-    for offsets in itertools.product(*(range(k) for k in kernel)):
-        index = (slice(None), offsets[0])
-        for j in offsets[1:]:
-            index += (slice(None), j)
-        views.append(index)
-    return tuple(shape), views
+    in row-major order (the order of the plan's codes). Computed once per plan."""
+
+    def make():
+        kernel, out = plan.win.kernel[:-1], plan.out[:-1]
+        shape = [-1, kernel[0]]
+        for o, k in zip(out[1:], kernel[1:]):
+            shape += [o, k]
+        shape.append(plan.spatial[-1])
+        views = []
+        for offsets in itertools.product(*(range(k) for k in kernel)):
+            index = (slice(None), offsets[0])
+            for j in offsets[1:]:
+                index += (slice(None), j)
+            views.append(index)
+        return tuple(shape), tuple(views)
+
+    return plan.derived("gather_layout", make)
 
 
 def _gathered(block: np.ndarray, views: list, target: np.ndarray):

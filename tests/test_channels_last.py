@@ -253,6 +253,18 @@ def test_exact_tiling_gathered_or_by_dimension(monkeypatch, dtype, c, gathered, 
                 same(layer.backward(channels_last(g, n)), MAX_BACK[n](g, idx, shape))
             # unbatched, one sample
             same(MAX[n](channels_last(x, n)[1], **kw), out[1])
+            # then a larger batch through the same layer: its plan's buffers must grow
+            bigger = np.concatenate([x, x[::-1], x])
+            out_big, idx_big = layer.forward(channels_last(bigger, n))
+            same(out_big, MAX[n](bigger, **kw))
+            np.testing.assert_array_equal(idx_big, MAX[n](bigger, **kw, return_indices=True)[1])
+            if np.dtype(dtype).kind == "f":
+                # average pooling on values whose sums round: the order of the additions shows
+                xf = rng.standard_normal(shape).astype(dtype)
+                avg = AVG[n](xf, **kw)
+                same(AVG[n](channels_last(xf, n), **kw), avg)
+                ga = rng.standard_normal(avg.shape).astype(dtype)
+                same(AVG_BACK[n](channels_last(ga, n), shape, **kw), AVG_BACK[n](ga, shape, **kw))
     finally:
         _phases.plan_for.cache_clear()
     assert bool(calls) == gathered

@@ -296,6 +296,17 @@ def test_functional_backward_sums_repeated_indices(tiny_blocks):
     )
 
 
+_EMPTY = np.empty
+
+
+def nan_filled_empty(*args, **kwargs):
+    """``np.empty`` whose float arrays start as NaN rather than whatever memory held."""
+    a = _EMPTY(*args, **kwargs)
+    if a.dtype.kind == "f":
+        a.fill(np.nan)
+    return a
+
+
 @pytest.mark.parametrize(
     "kw",
     [
@@ -306,7 +317,7 @@ def test_functional_backward_sums_repeated_indices(tiny_blocks):
         dict(kernel_size=2, stride=3, ceil_mode=True),
     ],
 )
-def test_planes_larger_than_a_block(tiny_blocks, kw):
+def test_planes_larger_than_a_block(tiny_blocks, monkeypatch, kw):
     """A plane of more outputs than a block holds: the indices are built, and both backwards
     scatter, a piece of a plane at a time, zeroing each piece's reach just before; in both
     layouts, against the reference."""
@@ -330,11 +341,12 @@ def test_planes_larger_than_a_block(tiny_blocks, kw):
                 np.testing.assert_allclose(back, expected)
         layer = pl.MaxPool2d(**kw)
         layer.forward(inp)
-        # fresh result memory is often zero already: fill the heap with NaN first, so that
-        # a position left unzeroed shows
-        dirty = np.full(4 * x.size, np.nan)
-        del dirty
-        np.testing.assert_array_equal(layer.backward(g), expected)
+        # fresh memory is often zero already: during the backward, every new float array
+        # starts as NaN, so that a position the backward forgets to zero shows
+        with monkeypatch.context() as m:
+            m.setattr(np, "empty", nan_filled_empty)
+            back = layer.backward(g)
+        np.testing.assert_array_equal(back, expected)
 
 
 @pytest.mark.parametrize("dtype", [np.int32, np.int64, np.uint8, np.uint64])
