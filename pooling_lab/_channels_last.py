@@ -233,13 +233,21 @@ def scatter_add(
     return result.reshape((batch,) + tuple(spatial) + (c,))
 
 
-def _divisor(win, spatial, out, c, count_include_pad, override):
-    """The divisor, shaped to broadcast against (B, *out, C): the ordinary layout's (it does
-    not depend on the channel), with a channel dimension of 1."""
+def _divisor(plan, win, spatial, out, count_include_pad, override, dtype):
+    """The divisor for (B, *out, C) in ``dtype``: the ordinary layout's (it does not depend on
+    the channel) repeated along C, kept on the plan. Contiguous, so that the division runs
+    one long loop: broadcast along a channel axis of 1, NumPy's inner loop would run over C
+    values at a time (5-12% slower on the benchmark's channels-last configurations 2, 3, 5)."""
     if override is not None:
         return np.full((1,) * (len(spatial) + 2), override, dtype=np.int64)
-    divisor = _core.avg_divisor(win, tuple(spatial), tuple(out), count_include_pad)
-    return divisor[..., None]
+
+    def make():
+        divisor = _core.avg_divisor(win, tuple(spatial), tuple(out), count_include_pad)
+        full = np.broadcast_to(divisor[..., None], (1,) + plan.out).astype(dtype)
+        full.flags.writeable = False  # shared by the plan's calls
+        return full
+
+    return plan.derived(("avg_divisor", bool(count_include_pad), np.dtype(dtype).str), make)
 
 
 def avg_pool(
@@ -249,7 +257,8 @@ def avg_pool(
     spatial, c = tuple(xl.shape[1:-1]), xl.shape[-1]
     out = win.output_size(spatial)
     plan = _plan(win, spatial, out, c)
-    return _phases.avg_pool(xl, plan, _divisor(win, spatial, out, c, count_include_pad, override))
+    divisor = _divisor(plan, win, spatial, out, count_include_pad, override, xl.dtype)
+    return _phases.avg_pool(xl, plan, divisor)
 
 
 def avg_pool_backward(
@@ -262,5 +271,5 @@ def avg_pool_backward(
     """The gradient of :func:`avg_pool`: (N, *spatial, C) from ``gl`` (N, *out, C)."""
     c, out = gl.shape[-1], tuple(gl.shape[1:-1])
     plan = _plan(win, spatial, out, c)
-    divisor = _divisor(win, spatial, out, c, count_include_pad, override)
+    divisor = _divisor(plan, win, spatial, out, count_include_pad, override, gl.dtype)
     return _phases.avg_pool_backward(gl, plan, divisor)

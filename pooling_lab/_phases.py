@@ -565,7 +565,7 @@ def max_pool_backward(grad: np.ndarray, won: np.ndarray, plan: PhasePlan) -> np.
 def avg_pool(x: np.ndarray, plan: PhasePlan, divisor: np.ndarray) -> np.ndarray:
     """Window sums through the phases, divided by PyTorch's divisor (B, *out)."""
     out = np.empty((x.shape[0],) + plan.out, dtype=x.dtype)
-    divisor = divisor.astype(x.dtype)
+    divisor = divisor.astype(x.dtype, copy=False)  # already in it where a plan keeps it
     with np.errstate(invalid="ignore", over="ignore"):  # inf - inf and overflow are genuine
         if plan.exact:  # a sum of strided views, a block of planes at a time (in cache)
             gather = moves_vectors(plan, x.itemsize)
@@ -612,7 +612,7 @@ def avg_pool(x: np.ndarray, plan: PhasePlan, divisor: np.ndarray) -> np.ndarray:
 def avg_pool_backward(grad: np.ndarray, plan: PhasePlan, divisor: np.ndarray) -> np.ndarray:
     """Each window's share (grad / divisor) added to its elements, through the phases."""
     result = np.empty((grad.shape[0],) + plan.spatial, dtype=grad.dtype)
-    divisor = divisor.astype(grad.dtype)
+    divisor = divisor.astype(grad.dtype, copy=False)
     if plan.exact:  # every input element gets its one window's share: one view per offset
         gather = moves_vectors(plan, grad.itemsize)  # whole channel vectors at a time
 
