@@ -25,10 +25,9 @@ from ._phases import PhasePlan
 
 
 def _rows(a: np.ndarray) -> np.ndarray:
-    """View (R, chunk), rows contiguous, as R opaque elements of one row each (R,)."""
-    if a.shape[1] == 1:
-        return a[:, 0]
-    return a.view(_phases.opaque(a.shape[1] * a.itemsize))[:, 0]
+    """View (R, chunk), rows contiguous, as R opaque elements of one row each (R,); rows of
+    one value are that value itself, with no opaque view."""
+    return a[:, 0] if a.shape[1] == 1 else _phases.vectors(a)
 
 
 def planes_per_block(plan: PhasePlan, batch: int) -> int:
