@@ -85,6 +85,11 @@ def failures(notebook: Path, run: Path, results: Path) -> list[str]:
                             break  # later statements of the cell may need this one
         finally:
             os.chdir(cwd)
+            # the chapter's figures are never shown here: close them, or a test that checks
+            # ten runs in one process keeps them all (and matplotlib warns past twenty)
+            import matplotlib.pyplot as plt
+
+            plt.close("all")
     return found
 
 
