@@ -2,8 +2,9 @@
 
 A backward pass claims to compute ``g · J`` (a vector-Jacobian product: ``g`` is the gradient
 arriving at the output, ``J`` the Jacobian of the forward pass). The check picks a random ``g``,
-estimates ``g · J`` column by column with central differences, and reports the largest relative
-disagreement with the backward pass.
+estimates ``g · J`` one input element at a time with central differences, and reports how far
+the backward pass is from that estimate as one relative error over all elements
+(:func:`relative_error`).
 
 .. warning::
    Central differences assume the function is smooth between ``x - eps`` and ``x + eps``.

@@ -535,6 +535,39 @@ def test_a_narrowed_dtype_gets_a_hint_for_that_direction():
     assert "narrower" in report.hint and "float32 input must" not in report.hint
 
 
+def test_dense_product_of_sums_and_minus_sign_are_named():
+    outer = ex.check_dense_backward(
+        lambda x, W, g: (g @ W.T, np.outer(x.sum(axis=0), g.sum(axis=0)), g.sum(axis=0))
+    )
+    assert outer.misconception == "outer_of_sums", repr(outer)
+    assert "sum of products" in outer.hint
+    # a minus sign taken from the update step, on one gradient or on all three
+    one = ex.check_dense_backward(lambda x, W, g: (g @ W.T, -(x.T @ g), g.sum(axis=0)))
+    every = ex.check_dense_backward(lambda x, W, g: (-(g @ W.T), -(x.T @ g), -g.sum(axis=0)))
+    assert one.misconception == every.misconception == "opposite_sign", (one, every)
+    assert "update step" in one.hint
+
+    # a sign error in one entry only is not "the opposite sign"
+    def one_entry(x, W, g):
+        grad_W = x.T @ g
+        grad_W[0, 0] *= -1
+        return g @ W.T, grad_W, g.sum(axis=0)
+
+    assert ex.check_dense_backward(one_entry).misconception is None
+
+
+def test_dense_matmul_error_hint_speaks_of_the_shapes():
+    report = ex.check_dense_backward(lambda x, W, g: (g @ W, x.T @ g, g.sum(axis=0)))
+    assert report.misconception == "crashed", repr(report)
+    assert "inner sizes must agree" in report.hint and "(N, M)" in report.hint
+    assert "W.T" not in report.hint  # a question, not the answer
+
+
+def test_generic_wrong_values_hint_does_not_point_at_inputs_it_never_showed():
+    report = ex.check_dense_backward(lambda x, W, g: (g @ W.T, x.T @ g + 1, g.sum(axis=0)))
+    assert report.misconception is None and "small enough to work out by hand" in report.hint
+
+
 def test_dense_transposed_hint_says_where_the_habit_comes_from():
     report = ex.check_dense_backward(lambda x, W, g: (g @ W.T, g.T @ x, g.sum(axis=0)))
     assert report.misconception == "transposed" and "PyTorch" in report.hint

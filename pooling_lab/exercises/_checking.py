@@ -40,6 +40,11 @@ MISCONCEPTIONS = {
         "return the numbers themselves (an int, a list of numbers or a NumPy array), not "
         "strings or None: a function that ends without a return statement returns None",
     ),
+    "opposite_sign": (
+        "the result has the opposite sign",
+        "a gradient is the derivative of the loss itself, with no minus sign: the minus belongs "
+        "to the update step (w -= lr * grad), not to the backward pass",
+    ),
     "shape": (
         "the result has the wrong shape",
         "a gradient always has the shape of the thing it is the gradient of",
@@ -231,6 +236,11 @@ MISCONCEPTIONS = {
         "grad_W is transposed",
         "grad_W must have W's shape (D, M): x.T @ grad_y. (PyTorch's Linear.weight is stored "
         "(out, in), the transpose of this W, which is why its gradient is grad_y.T @ x there)",
+    ),
+    "outer_of_sums": (
+        "grad_W is the outer product of the batch sums",
+        "a product of sums is not a sum of products: each example n adds its own outer product "
+        "of x[n] and grad_y[n] to grad_W, so sum those over the batch",
     ),
     "no_padding": (
         "the padding was ignored",
@@ -485,9 +495,22 @@ def _diagnose(exercise, fn, cases, names=None, extra=None):
             False,
             f"wrong values in {what} ({description}); {_difference(want[wrong_at], got[wrong_at])}",
             None,
-            "work the case out by hand and compare",
+            "try your function on an input small enough to work out by hand, and compare",
         )
     return Report(exercise, True, f"all {len(cases)} cases agree.")
+
+
+def _opposite_sign(got, want) -> bool:
+    """Every result that is wrong is the right one negated (a checker's ``extra`` may name it:
+    for a gradient, a minus sign taken from the update step)."""
+    wrong = [
+        (g, np.asarray(w))
+        for g, w in zip(got, want)
+        if not np.allclose(g, w, rtol=1e-5, atol=1e-6, equal_nan=True)
+    ]
+    return bool(wrong) and all(
+        np.allclose(g, -w, rtol=1e-5, atol=1e-6) and np.any(w != 0) for g, w in wrong
+    )
 
 
 def _difference(want, got) -> str:

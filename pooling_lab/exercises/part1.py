@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 
 from .. import functional as F
-from ._checking import MISCONCEPTIONS, Report, _call, _diagnose, _fail
+from ._checking import MISCONCEPTIONS, Report, _call, _diagnose, _fail, _opposite_sign
 
 # The pooling checkers' last_tie hint speaks of scanning a window; a learner of max2_backward
 # wrote a comparison of two arrays instead, so the hint must speak of that comparison.
@@ -32,6 +32,10 @@ _SPLIT_ALL_TIES_HINT = (
 _DENSE_SHAPE_HINT = (
     "each gradient has the shape of its variable: grad_x like x (N, D), grad_W like W "
     "(D, M), grad_b like b (M,)"
+)
+_DENSE_PRODUCT_HINT = (
+    "; in a matrix product the inner sizes must agree, and grad_y is (N, M): which of x, W and "
+    "their transposes turns it into each gradient's shape?"
 )
 # batch_mean's table entry speaks of both gradients divided; a learner may divide only one.
 _BATCH_MEAN_ONE = {
@@ -97,11 +101,16 @@ def check_dense_backward(fn: Callable) -> Report:
         "no_batch_sum": (right[0], right[1], g),
         "batch_mean": (right[0], right[1] / len(x), right[2] / len(x)),
         "transposed": (right[0], g.T @ x, right[2]),
+        # one outer product of the batch sums, where grad_W sums one per example
+        "outer_of_sums": (right[0], np.outer(x.sum(axis=0), g.sum(axis=0)), right[2]),
     }
     cases = [("x of shape (3, 4), W of shape (4, 2)", (x, W, g), right, mistakes)]
 
     def one_divided(args, got, want):
-        """Name grad_W or grad_b alone divided by the batch size (both is batch_mean's model)."""
+        """Name grad_W or grad_b alone divided by the batch size (both is batch_mean's model),
+        or gradients of the opposite sign."""
+        if _opposite_sign(got, want):
+            return "opposite_sign"
         for at, name in ((1, "grad_W"), (2, "grad_b")):
             fitted = list(want)
             fitted[at] = want[at] / len(x)
@@ -114,6 +123,9 @@ def check_dense_backward(fn: Callable) -> Report:
     report = _diagnose(
         "check_dense_backward", fn, cases, names=("grad_x", "grad_W", "grad_b"), extra=one_divided
     )
+    if report.misconception == "crashed" and "matmul" in report.message:
+        # a product whose inner sizes do not agree: the shapes decide which product is meant
+        return replace(report, hint=_DENSE_SHAPE_HINT + _DENSE_PRODUCT_HINT)
     if report.misconception == "shape":
         result, _, _ = _call(fn, (x, W, g))
         three = isinstance(result, (tuple, list)) and len(result) == 3
