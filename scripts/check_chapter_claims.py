@@ -51,6 +51,8 @@ def failures(notebook: Path, run: Path, results: Path) -> list[str]:
     import matplotlib
 
     matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     found, namespace = [], {"__name__": "__main__"}
     base = Path(os.path.commonpath([notebook.parent, results.parent]))
     nb = json.loads(notebook.read_text(encoding="utf-8"))
@@ -87,8 +89,6 @@ def failures(notebook: Path, run: Path, results: Path) -> list[str]:
             os.chdir(cwd)
             # the chapter's figures are never shown here: close them, or a test that checks
             # ten runs in one process keeps them all (and matplotlib warns past twenty)
-            import matplotlib.pyplot as plt
-
             plt.close("all")
     return found
 
