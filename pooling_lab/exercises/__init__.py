@@ -35,6 +35,7 @@ from .part2 import (
     check_fractional_starts,
     check_lse_pool_backward,
 )
+from .worked import check_pool_deltas
 
 __all__ = [
     "MISCONCEPTIONS",
@@ -49,6 +50,7 @@ __all__ = [
     "check_max_pool_backward",
     "check_max_pool_forward",
     "check_output_size",
+    "check_pool_deltas",
     "check_relu_backward",
     "check_split_ties_backward",
 ]

@@ -1,0 +1,146 @@
+"""Checker for the worked example's coding exercise: the deltas of the units below a max-pool."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+import numpy as np
+
+from ._checking import MISCONCEPTIONS, Report, _diagnose
+
+MISCONCEPTIONS.update(
+    {
+        "window_not_winner": (
+            "window j's delta went to unit j, not to the unit that won window j",
+            "window j's delta goes to its winner, unit winners[j]: index the result with "
+            "winners, not with the window's number",
+        ),
+        "theta_forgotten": (
+            "a unit's delta was not multiplied by its own ReLU slope",
+            "what the pool sends a winner is dE/da, not yet dE/dz: multiply it by the slope "
+            "theta'(z) of the unit that receives it, (z > 0) for a ReLU. A unit with z <= 0 can "
+            "still win a window (a tie of zeros) and must then get 0",
+        ),
+        "theta_at_window": (
+            "window j's delta was multiplied by the slope of unit j, not of its winner",
+            "the slope belongs to the unit that receives the delta: multiply window j's delta "
+            "by theta'(z[winners[j]]), or route first and then multiply every unit's sum by "
+            "its own slope, (z > 0)",
+        ),
+        "theta_of_value": (
+            "a delta was multiplied by the unit's activation max(0, z), not by its slope",
+            "ReLU's slope is 1 wherever z > 0, whatever the size of z: multiply by (z > 0), not "
+            "by max(0, z)",
+        ),
+        "theta_at_zero": (
+            "a unit with z == 0 that won a window kept its delta (slope 1 at z == 0)",
+            "z == 0 is ReLU's kink; the course takes PyTorch's slope there, 0: test z > 0, "
+            "not z >= 0",
+        ),
+    }
+)
+
+# The table's words for "overwrite" speak of grad[r, c] and of windows in a plane.
+_OVERWRITE_HINT = (
+    "a unit that wins two windows receives both windows' deltas, added. An assignment "
+    "d[winners] = delta_pool keeps only the last, and so does d[winners] += delta_pool: "
+    "NumPy's fancy-indexed += is buffered, so a repeated index is written once. Use "
+    "np.add.at(d, winners, delta_pool), or a loop with +="
+)
+
+
+def _pool_deltas(z, winners, delta_pool, mistake=None):
+    """The boxed formula for a ReLU layer, or what one specific mistake gives."""
+    routed = np.zeros_like(z)
+    if mistake == "overwrite":
+        routed[winners] = delta_pool
+    elif mistake == "window_not_winner":
+        routed[: len(delta_pool)] = delta_pool
+    elif mistake == "theta_at_window":
+        np.add.at(routed, winners, delta_pool * (z[: len(delta_pool)] > 0))
+        return routed
+    else:
+        np.add.at(routed, winners, delta_pool)
+    slope = {
+        "theta_forgotten": np.ones_like(z),
+        "theta_of_value": np.maximum(z, 0),
+        "theta_at_zero": z >= 0,
+    }.get(mistake, z > 0)
+    return np.where(slope != 0, routed * slope, 0.0).astype(z.dtype)
+
+
+def check_pool_deltas(fn: Callable) -> Report:
+    """Check ``fn(z, winners, delta_pool) -> delta`` for ReLU units that feed a max-pool.
+
+    The boxed formula of the worked example: unit i gets ``theta'(z[i])`` times the sum of the
+    deltas of the windows it won, ``delta_pool[j]`` for every j with ``winners[j] == i``, and 0
+    if it won none; ``theta'(z) = (z > 0)``, 0 at z == 0 as in PyTorch.
+
+    Parameters
+    ----------
+    fn : callable
+        Takes ``z`` (L,), the pre-activations of the units below the pool, ``winners`` (P,),
+        int, the unit that won each window, and ``delta_pool`` (P,), the pool's deltas.
+
+    Returns
+    -------
+    Report
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> def pool_deltas(z, winners, delta_pool):
+    ...     routed = np.zeros_like(z)
+    ...     np.add.at(routed, winners, delta_pool)
+    ...     return np.where(z > 0, routed, 0.0)
+    >>> check_pool_deltas(pool_deltas)
+    PASS check_pool_deltas: all 5 cases agree.
+    """
+    plans = [
+        (
+            "each unit wins at most one window, every winner positive",
+            [2.0, -1.0, 3.0, 0.5, 4.0],
+            [0, 2, 4],
+            [1.0, -2.0, 3.0],
+            ["window_not_winner", "theta_at_window", "theta_of_value"],
+        ),
+        (
+            "unit 1 wins two overlapping windows",
+            [0.5, 2.5, 1.5, -1.0, 2.0],
+            [1, 1, 4],
+            [2.0, -5.0, 4.0],
+            ["overwrite", "window_not_winner", "theta_of_value"],
+        ),
+        (
+            "a window of zeros won by unit 2, whose z is negative",
+            [-1.5, 2.0, -0.5, -2.0],
+            [1, 2],
+            [3.0, 7.0],
+            ["theta_forgotten", "window_not_winner"],
+        ),
+        (
+            "unit 0 wins a window with z exactly 0",
+            [0.0, 1.0, -1.0],
+            [0, 1],
+            [5.0, 2.0],
+            ["theta_at_zero", "window_not_winner"],
+        ),
+        (
+            "float32, unit 3 wins three windows",
+            [-1.0, 0.25, 2.0, 1.5, -0.5, 3.0],
+            [3, 3, 3, 5],
+            [1.5, -4.0, 0.5, 2.0],
+            ["overwrite", "theta_of_value"],
+        ),
+    ]
+    cases = []
+    for description, z, winners, delta_pool, keys in plans:
+        dtype = np.float32 if description.startswith("float32") else np.float64
+        args = (np.array(z, dtype), np.array(winners), np.array(delta_pool, dtype))
+        mistakes = {key: _pool_deltas(*args, mistake=key) for key in keys}
+        cases.append((description, args, _pool_deltas(*args), mistakes))
+    report = _diagnose("check_pool_deltas", fn, cases)
+    if report.misconception == "overwrite":
+        report = replace(report, hint=_OVERWRITE_HINT)
+    return report
