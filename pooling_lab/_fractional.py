@@ -20,10 +20,10 @@ def _starts(u: np.ndarray, size: int, out: int, k: int) -> np.ndarray:
     starts = np.full((u.shape[0], out), size - k, dtype=np.int64)
     if out > 1:
         t = u.dtype.type
-        alpha = t(size - k) / t(out - 1)
+        s_bar = t(size - k) / t(out - 1)  # the mean step (not Graham's alpha, size / out)
         i = np.arange(out - 1, dtype=u.dtype)
         # astype truncates towards zero, as the C++ cast does; all values here are >= 0.
-        starts[:, :-1] = ((i + u) * alpha).astype(np.int64) - (u * alpha).astype(np.int64)
+        starts[:, :-1] = ((i + u) * s_bar).astype(np.int64) - (u * s_bar).astype(np.int64)
     return starts
 
 

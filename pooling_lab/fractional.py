@@ -3,11 +3,12 @@
 Ordinary pooling shrinks each dimension by an integer factor (the stride). Fractional max
 pooling picks the output size freely, for instance 0.7 times the input, and places ``out``
 windows of ``kernel_size`` elements over the ``size`` inputs so that their starts grow by
-``alpha = (size - kernel_size) / (out - 1)`` on average, in integer steps of ``floor(alpha)``
-or ``ceil(alpha)``. One number ``u`` in [0, 1) per plane and dimension decides which steps are
-short and which are long, as in PyTorch:
+``s_bar = (size - kernel_size) / (out - 1)`` on average, in integer steps of ``floor(s_bar)``
+or ``ceil(s_bar)``. (Graham's own alpha is the ratio ``size / out``; the course writes
+``s_bar`` for the mean step, which is what PyTorch computes.) One number ``u`` in [0, 1) per
+plane and dimension decides which steps are short and which are long, as in PyTorch:
 
-    start[i] = floor((i + u) * alpha) - floor(u * alpha)   for i < out - 1,
+    start[i] = floor((i + u) * s_bar) - floor(u * s_bar)   for i < out - 1,
     start[out - 1] = size - kernel_size.
 
 PyTorch computes this in the input's floating-point type, and so does this module, so that the
@@ -60,12 +61,12 @@ def fractional_starts(
     Returns
     -------
     ndarray of int64
-        The starts; consecutive starts differ by ``floor(alpha)`` or ``ceil(alpha)``, and the
+        The starts; consecutive starts differ by ``floor(s_bar)`` or ``ceil(s_bar)``, and the
         last window ends at the last input.
 
     Examples
     --------
-    >>> fractional_starts(0.3, 10, 7, 2)  # alpha = 8 / 6: steps of 1 and 2
+    >>> fractional_starts(0.3, 10, 7, 2)  # s_bar = 8 / 6: steps of 1 and 2
     array([0, 1, 3, 4, 5, 7, 8]...)
     """
     u = np.asarray(sample, dtype=dtype).reshape(1, 1)
@@ -128,7 +129,7 @@ def fractional_max_pool2d(
     >>> u = np.array([[[0.5, 0.5]]])
     >>> out, idx = fractional_max_pool2d(x, 2, output_size=3, return_indices=True,
     ...                                  random_samples=u)
-    >>> out  # alpha = 1.5: windows start at rows (and columns) 0, 2, 3
+    >>> out  # s_bar = 1.5: windows start at rows (and columns) 0, 2, 3
     array([[[[ 6.,  8.,  9.],
              [16., 18., 19.],
              [21., 23., 24.]]]])

@@ -399,8 +399,8 @@ def fractional_max_pool(x, kernel_size, output_size, random_samples, *, ndim=2):
 
     Each plane has one sample ``u`` per spatial dimension (PyTorch stores them as (W, H) in
     2-D and (D, H, W) in 3-D). Along a dimension of ``size`` inputs with ``out`` windows of
-    ``k`` elements, ``alpha = (size - k) / (out - 1)`` and window ``i`` starts at
-    ``floor((i + u) * alpha) - floor(u * alpha)``, the last one at ``size - k``; the
+    ``k`` elements, ``s_bar = (size - k) / (out - 1)`` and window ``i`` starts at
+    ``floor((i + u) * s_bar) - floor(u * s_bar)``, the last one at ``size - k``; the
     arithmetic is done in the input's floating type, as PyTorch does.
 
     Examples
@@ -421,9 +421,9 @@ def fractional_max_pool(x, kernel_size, output_size, random_samples, *, ndim=2):
         starts = []
         for dim, (size, out, k) in enumerate(zip(spatial, output_size, kernel_size)):
             u = t(samples[number, columns[dim]])
-            alpha = t(size - k) / t(out - 1) if out > 1 else t(0)
+            s_bar = t(size - k) / t(out - 1) if out > 1 else t(0)
             starts.append(
-                [int((t(i) + u) * alpha) - int(u * alpha) for i in range(out - 1)] + [size - k]
+                [int((t(i) + u) * s_bar) - int(u * s_bar) for i in range(out - 1)] + [size - k]
             )
         for out_pos in np.ndindex(*output_size):
             first = tuple(starts[d][o] for d, o in enumerate(out_pos))

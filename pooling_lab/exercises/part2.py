@@ -121,8 +121,8 @@ MISCONCEPTIONS.update(
         "frac_step": (
             "a step between consecutive starts is neither floor(s_bar) nor ceil(s_bar)",
             "the starts climb from 0 to size - k in out - 1 steps, so s_bar = "
-            "(size - k) / (out - 1): not the paper's factor size / out, which is another "
-            "number. In exact arithmetic a difference of two floors of numbers s_bar apart is "
+            "(size - k) / (out - 1), a true division (/, not //), and not the paper's factor "
+            "size / out, which is another number. In exact arithmetic a difference of two floors of numbers s_bar apart is "
             "floor(s_bar) or ceil(s_bar), so every step, the last one included, is one of those "
             "two",
         ),
