@@ -122,9 +122,9 @@ MISCONCEPTIONS.update(
             "a step between consecutive starts is neither floor(s_bar) nor ceil(s_bar)",
             "the starts climb from 0 to size - k in out - 1 steps, so s_bar = "
             "(size - k) / (out - 1), a true division (/, not //), and not the paper's factor "
-            "size / out, which is another number. In exact arithmetic a difference of two floors of numbers s_bar apart is "
-            "floor(s_bar) or ceil(s_bar), so every step, the last one included, is one of those "
-            "two",
+            "size / out, which is another number. In exact arithmetic a difference of two "
+            "floors of numbers s_bar apart is floor(s_bar) or ceil(s_bar), so every step, the "
+            "last one included, is one of those two",
         ),
         "frac_order": (
             "i * s_bar + u * s_bar was computed where PyTorch computes (i + u) * s_bar",
