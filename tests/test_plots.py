@@ -151,3 +151,14 @@ def test_pooling_windows_fills_only_the_winners_of_the_windows_it_draws():
     (two,) = _highlights(plots.pooling_windows(x, 2, windows=[0, 3]))
     assert len(every.get_paths()) == 4
     assert len(two.get_paths()) == 2
+
+
+def test_fractional_windows_can_fill_only_the_outlined_windows_winners():
+    x = np.arange(49.0).reshape(7, 7)  # increasing: every window's winner is its last cell
+    (every,) = _highlights(plots.fractional_windows(x, 2, 4, (0.3, 0.8), windows=[0, 15]))
+    (two,) = _highlights(
+        plots.fractional_windows(x, 2, 4, (0.3, 0.8), windows=[0, 15], winners="outlined")
+    )
+    assert len(every.get_paths()) == 16 and len(two.get_paths()) == 2
+    with pytest.raises(ValueError, match="winners must be 'all' or 'outlined'"):
+        plots.fractional_windows(x, 2, 4, (0.3, 0.8), winners="some")

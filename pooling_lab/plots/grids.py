@@ -250,6 +250,7 @@ def fractional_windows(
     *,
     title: str | None = None,
     windows: Sequence[int] | None = None,
+    winners: str = "all",
 ):
     """Draw a 2-D input with fractional max pooling's pseudo-random windows and their winners.
 
@@ -266,7 +267,10 @@ def fractional_windows(
     title : str, optional
         Axes title.
     windows : sequence of int, optional
-        Flat numbers of the windows to outline (default: all); every winner is filled.
+        Flat numbers of the windows to outline (default: all).
+    winners : {"all", "outlined"}, default "all"
+        Whose winners are filled: every window's, or only the outlined windows', so that each
+        filled cell can be matched with a window drawn around it.
 
     Returns
     -------
@@ -281,6 +285,10 @@ def fractional_windows(
     >>> len(fractional_windows(np.arange(49.).reshape(7, 7), 2, 4, (0.3, 0.8), windows=[0]).patches)
     1
     """
+    if winners not in ("all", "outlined"):
+        raise ValueError(
+            f"fractional_windows: winners must be 'all' or 'outlined', but got {winners!r}"
+        )
     from ..fractional import fractional_max_pool2d, fractional_starts
 
     plt = _pyplot()
@@ -294,10 +302,12 @@ def fractional_windows(
     kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
     rows = fractional_starts(samples[0, 0, 1], x.shape[0], out.shape[-2], kh)
     cols = fractional_starts(samples[0, 0, 0], x.shape[1], out.shape[-1], kw)
-    ax = matrix(x, ax, title=title, highlight=_winner_mask(x, idx))
-    colours = _outline_colours(plt)
     corners = [(r, c) for r in rows for c in cols]
-    for number in range(len(corners)) if windows is None else windows:
+    drawn = range(len(corners)) if windows is None else windows
+    filled = idx.ravel() if winners == "all" else idx.ravel()[list(drawn)]
+    ax = matrix(x, ax, title=title, highlight=_winner_mask(x, filled))
+    colours = _outline_colours(plt)
+    for number in drawn:
         r, c = corners[number]
         # starts advance by at least 1, so windows kh rows or kw columns apart never overlap
         inset = _nested_inset(*divmod(number, len(cols)), (kh, kw))
