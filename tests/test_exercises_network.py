@@ -137,3 +137,39 @@ def test_a_crop_that_is_empty_at_padding_0_is_named():
     report = check_conv_backward(minus_p_crop)
     assert report.misconception == "empty_crop", repr(report)
     assert "-0 is 0" in report.hint
+
+
+def rotated_kernel_backward(x, weight, delta, stride, padding, *, rotate):
+    """The input gradient by network_backward's rotated-kernel recipe (spread the deltas, pad
+    them, add the rows and columns no field reached, convolve with the turned kernel, crop),
+    with ``rotate`` turning the kernel; the parameter gradients as the chapter computes them."""
+    _, grad_weight, grad_bias = conv2d_backward(x, weight, delta, stride, padding)
+    c, kh, kw = weight.shape[1:]
+    n, _, h, w = x.shape
+    s, p = stride, padding
+    spread = np.zeros(delta.shape[:2] + tuple((d - 1) * s + 1 for d in delta.shape[2:]))
+    spread[:, :, ::s, ::s] = delta
+    more_h, more_w = (h + 2 * p - kh) % s, (w + 2 * p - kw) % s
+    padded = np.pad(spread, ((0, 0), (0, 0), (kh - 1, kh - 1 + more_h), (kw - 1, kw - 1 + more_w)))
+    swapped = rotate(weight).transpose(1, 0, 2, 3).reshape(c, -1)
+    grad_padded = (swapped @ im2col(padded, (kh, kw), (1, 1))).reshape(n, c, h + 2 * p, w + 2 * p)
+    return grad_padded[:, :, p : p + h, p : p + w], grad_weight, grad_bias
+
+
+@pytest.mark.parametrize(
+    ("rotate", "key", "in_hint"),
+    [
+        (lambda k: k[:, :, ::-1, ::-1], None, None),
+        (lambda k: np.rot90(k, 2, axes=(2, 3)), None, None),
+        (lambda k: np.rot90(k, 2), "rot90_axes", "axes=(2, 3)"),
+        (np.flip, "flip_all_axes", "np.flip(weight, axis=(2, 3))"),
+        (lambda k: k, "kernel_flip", "rotated by 180 degrees"),  # the kernel not turned at all
+    ],
+)
+def test_the_rotated_kernel_recipe_and_its_rotation_slips(rotate, key, in_hint):
+    report = check_conv_backward(lambda *args: rotated_kernel_backward(*args, rotate=rotate))
+    if key is None:
+        assert report.passed, repr(report)
+    else:
+        assert report.misconception == key, repr(report)
+        assert in_hint in report.hint

@@ -19,6 +19,19 @@ MISCONCEPTIONS.update(
             "cross-correlation of the padded delta with the kernel, the kernel must be rotated "
             "by 180 degrees, once, because the forward pass is a cross-correlation itself",
         ),
+        "rot90_axes": (
+            "the input gradient used the kernel with its output and input channels reversed "
+            "as well as its rows and columns",
+            "np.rot90(weight, 2) turns the plane of the first two axes, the output and input "
+            "channels, not the kernel's rows and columns: to turn the kernel by 180 degrees, "
+            "use np.rot90(weight, 2, axes=(2, 3)), or weight[:, :, ::-1, ::-1]",
+        ),
+        "flip_all_axes": (
+            "the input gradient used the kernel with its output and input channels reversed",
+            "np.flip(weight) with no axis reverses all four axes, the channels too: reverse "
+            "only the kernel's rows and columns, np.flip(weight, axis=(2, 3)), or "
+            "weight[:, :, ::-1, ::-1]",
+        ),
         "images_not_summed": (
             "the weight and bias gradients hold the last image's contribution only",
             "every image uses the same weights and bias, so their gradients add up over the "
@@ -70,7 +83,15 @@ def _conv_backward(x, weight, delta, stride, padding, mistake=None):
     kernel, steps = (kh, kw), (stride, stride)
     cols = im2col(xp, kernel, steps)  # (N, D, Q)
     deltas = delta.reshape(n, o, -1)  # (N, O, Q)
-    used = weight[:, :, ::-1, ::-1] if mistake == "kernel_flip" else weight
+    # The two channel-axis slips come from the rotated-kernel recipe, which convolves with the
+    # kernel turned by 180 degrees and so undoes one reversal of the rows and columns:
+    # np.rot90(weight, 2) reverses O and C, which the recipe turns into all four axes reversed;
+    # np.flip(weight) reverses all four, which the recipe turns into O and C reversed.
+    used = {
+        "kernel_flip": weight[:, :, ::-1, ::-1],
+        "rot90_axes": weight[::-1, ::-1, ::-1, ::-1],
+        "flip_all_axes": weight[::-1, ::-1],
+    }.get(mistake, weight)
     grad_cols = used.reshape(o, -1).T @ deltas  # W Delta_n for every image: (N, D, Q)
     if mistake == "overwrite":
         grad_xp = _overwrite_col2im(grad_cols, xp.shape, kernel, steps)
@@ -241,7 +262,15 @@ def check_conv_backward(fn: Callable) -> Report:
                 (o, *out): "bias_not_summed",
             },
         }
-        keys = ("kernel_flip", "overwrite", "images_not_summed", "batch_mean", "weight_layout")
+        keys = (
+            "kernel_flip",
+            "rot90_axes",
+            "flip_all_axes",
+            "overwrite",
+            "images_not_summed",
+            "batch_mean",
+            "weight_layout",
+        )
         for key in keys:
             wrong = _conv_backward(*args, mistake=key)
             if not all(np.allclose(a, b) for a, b in zip(wrong, right)):
