@@ -174,9 +174,20 @@ BROWSER_CHANGES: dict[tuple[str, str], BrowserChange] = {
         ),
     ),
     ("book/cnn_digits", "a473a3be"): BrowserChange(
-        "the benchmark's seed 0 is the run above with all 40 epochs, not the browser's 10",
-        source=(("(seed 0 is the run above):", "(seed 0 is the run above, with all 40 epochs):"),),
-        output=(("(seed 0 is the run above):", "(seed 0 is the run above, with all 40 epochs):"),),
+        "the benchmark's runs have the settings of the run above with all 40 epochs, not the "
+        "browser's 10",
+        source=(
+            (
+                "(the settings of the run above):",
+                "(the settings of the run above, with all 40 epochs):",
+            ),
+        ),
+        output=(
+            (
+                "(the settings of the run above):",
+                "(the settings of the run above, with all 40 epochs):",
+            ),
+        ),
     ),
 }
 
