@@ -924,3 +924,21 @@ def test_max_pool_forward_an_empty_slice_gets_a_hint_for_it():
 
 def test_output_size_ceil_mode_rounded_to_the_nearest_fails():
     assert not ex.check_output_size(_windows_then(rounded=lambda span, s: round(span / s))).passed
+
+
+def test_split_ties_with_the_stride_ignored_is_named_with_the_stride_hint():
+    def split_by_kernel(x, grad_output, k, s):
+        grad = np.zeros_like(x)
+        for i in range(grad_output.shape[0]):
+            for j in range(grad_output.shape[1]):
+                window = x[i * k : i * k + k, j * k : j * k + k]  # moved by k, not by s
+                if window.size:
+                    top = window == window.max()
+                    grad[i * k : i * k + k, j * k : j * k + k] += (
+                        grad_output[i, j] * top / top.sum()
+                    )
+        return grad
+
+    report = ex.check_split_ties_backward(split_by_kernel)
+    assert report.misconception == "stride_ignored", repr(report)
+    assert "stride apart, not kernel_size apart" in report.hint

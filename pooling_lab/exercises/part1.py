@@ -477,7 +477,7 @@ def _windows(shape, k, s, step=None):
 def _wrong_backward(x, g, k, s, rule):
     """What a backward pass with one specific mistake (``rule``) returns."""
     grad = np.zeros_like(x, dtype=g.dtype)
-    step = {"window_offset": 1, "stride_ignored": k}.get(rule, s)
+    step = {"window_offset": 1, "stride_ignored": k, "split_stride_ignored": k}.get(rule, s)
     for (i, j), window in _windows(x.shape, k, s, step):
         values = x[window]
         if values.size == 0:  # windows moved by k can run off the plane
@@ -489,7 +489,7 @@ def _wrong_backward(x, g, k, s, rule):
             grad[window] += g[i, j] / values.size
         elif rule == "all_ties":
             grad[window] += g[i, j] * top
-        elif rule == "split":
+        elif rule in ("split", "split_stride_ignored"):
             grad[window] += g[i, j] * top / top.sum()
         elif rule == "split_assigned":  # the split rule, assigning the window's slice
             grad[window] = g[i, j] * top / top.sum()
@@ -651,6 +651,7 @@ def check_split_ties_backward(fn: Callable) -> Report:
         "spread": "spread",
         "averaged": "averaged",
         "overwrite": "overwrite",
+        "stride_ignored": "split_stride_ignored",
     }
 
     def slice_assigned(args, got, want):
@@ -668,4 +669,6 @@ def check_split_ties_backward(fn: Callable) -> Report:
     report = _diagnose("check_split_ties_backward", fn, cases, extra=slice_assigned)
     if report.misconception == "all_ties":
         report = replace(report, hint=_SPLIT_ALL_TIES_HINT)
+    if report.misconception == "stride_ignored":  # the table's hint speaks of the window count
+        report = replace(report, hint=_BACKWARD_STRIDE_HINT)
     return report
