@@ -92,3 +92,14 @@ def test_torch_maximum_passes_a_nan_output_s_gradient_to_both_arguments():
     out.sum().backward()
     assert np.array_equal(a.grad.numpy(), [1.0, 1.0])
     assert np.array_equal(b.grad.numpy(), [1.0, 1.0])
+
+
+def test_torch_slopes_at_a_kink_follow_how_the_function_is_written():
+    # max_derivative: PyTorch's autograd notes ask for the minimum-norm subgradient of a function
+    # that is convex near the kink; relu follows it (0 at 0), clamp(min=0) does not (1 at 0),
+    # and maximum(x, 0) splits the tie (1/2). Max pooling departs from it too (first maximum,
+    # test_torch_max_pool_gives_a_tie_to_the_first_maximum), while amax splits 1/t (above).
+    x = np.array([0.0])
+    assert _grad(torch.relu, x).tolist() == [0.0]
+    assert _grad(lambda t: torch.clamp(t, min=0), x).tolist() == [1.0]
+    assert _grad(lambda t: torch.maximum(t, torch.zeros_like(t)), x).tolist() == [0.5]
