@@ -942,3 +942,16 @@ def test_split_ties_with_the_stride_ignored_is_named_with_the_stride_hint():
     report = ex.check_split_ties_backward(split_by_kernel)
     assert report.misconception == "stride_ignored", repr(report)
     assert "stride apart, not kernel_size apart" in report.hint
+
+
+@pytest.mark.parametrize(
+    ("check", "fn"),
+    [
+        (ex.check_relu_backward, lambda x, g: x > 0),
+        (ex.check_max2_backward, lambda a, b, g: (np.greater_equal(a, b), np.less(a, b))),
+    ],
+)
+def test_a_mask_returned_as_the_gradient_is_named_not_sent_to_the_dtype_hint(check, fn):
+    report = check(fn)
+    assert report.misconception == "mask_returned", repr(report)
+    assert "multiply the mask by the gradient" in report.hint and "float32" not in report.hint

@@ -61,6 +61,12 @@ MISCONCEPTIONS = {
         "np.zeros_like(x) or dtype=x.dtype), or a mask cast with .astype(float) (multiply by "
         "the boolean mask itself, or cast with .astype(x.dtype))",
     ),
+    "mask_returned": (
+        "the result is a boolean mask, not a gradient",
+        "the mask says where the gradient passes; the gradient itself must come through: "
+        "multiply the mask by the gradient that arrives (grad_output, or grad), as in "
+        "grad_output * mask",
+    ),
     "mutated": (
         "your function changed its input array",
         "work on a copy (x.copy()) or a new array; the caller still needs its data",
@@ -466,6 +472,11 @@ def _diagnose(exercise, fn, cases, names=None, extra=None):
                     exercise, key, f"{description}: {which} shape {g.shape}, expected {np.shape(w)}"
                 )
             expected_dtype = np.asarray(w).dtype
+            if expected_dtype.kind == "f" and g.dtype.kind == "b":
+                # a mask returned as the gradient: the dtype hint (float64 vs float32) would
+                # send the learner the wrong way
+                message = f"{description}: {which} dtype bool, expected {expected_dtype}"
+                return _fail(exercise, "mask_returned", message)
             if expected_dtype.kind == "f" and g.dtype != expected_dtype:
                 message = f"{description}: {which} dtype {g.dtype}, expected {expected_dtype}"
                 report = _fail(exercise, "dtype", message)
