@@ -103,3 +103,11 @@ def test_torch_slopes_at_a_kink_follow_how_the_function_is_written():
     assert _grad(torch.relu, x).tolist() == [0.0]
     assert _grad(lambda t: torch.clamp(t, min=0), x).tolist() == [1.0]
     assert _grad(lambda t: torch.maximum(t, torch.zeros_like(t)), x).tolist() == [0.5]
+
+
+def test_torch_max_pool_saves_its_input_for_backward():
+    # maxpool_forward: pooling_lab's layer keeps only the indices and the input's shape; PyTorch's
+    # autograd node saves the input too (its backward needs only the indices and the shape)
+    x = torch.randn(1, 1, 4, 4, requires_grad=True)
+    node = torch.nn.functional.max_pool2d(x, 2).grad_fn
+    assert torch.equal(node._saved_self, x)
