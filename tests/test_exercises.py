@@ -955,3 +955,17 @@ def test_a_mask_returned_as_the_gradient_is_named_not_sent_to_the_dtype_hint(che
     report = check(fn)
     assert report.misconception == "mask_returned", repr(report)
     assert "multiply the mask by the gradient" in report.hint and "float32" not in report.hint
+
+
+@pytest.mark.parametrize("rounding", ["ignored", "nearest"])
+def test_output_size_with_ceil_mode_not_rounding_up_gets_the_rounding_hint(rounding):
+    def count(L, k, s, p, d, ceil):
+        span = L + 2 * p - d * (k - 1) - 1
+        if not ceil or rounding == "ignored":
+            return span // s + 1
+        n = round(span / s) + 1
+        return n - 1 if (n - 1) * s >= L + p else n
+
+    report = ex.check_output_size(count)
+    assert report.misconception == "ceil_dropped_inside", repr(report)
+    assert "the count rounds up" in report.hint

@@ -107,10 +107,13 @@ MISCONCEPTIONS = {
         "-(-span // s) (or math.ceil), not span // s + 1",
     ),
     "ceil_dropped_inside": (
-        "ceil_mode dropped a last window that starts inside the input",
-        "with ceil_mode the last window may hang over the end of the padded input: PyTorch "
-        "keeps it when it starts inside the input or the left padding, and drops it only when "
-        "its start (n-1)*s in the padded input is at or after L + p",
+        "with ceil_mode the count is one short: a last, partial window that starts inside the "
+        "input was lost",
+        "with ceil_mode=True the count rounds up, ceil((L + 2p - d(k-1) - 1) / s) + 1 (rounding "
+        "down, as without ceil_mode, or to the nearest loses the partial window), and the last "
+        "window may hang over the end of the padded input: PyTorch keeps it when it starts "
+        "inside the input or the left padding, and drops it only when its start (n-1)*s in the "
+        "padded input is at or after L + p",
     ),
     "ceil_drop_at_L": (
         "ceil_mode drops a window that starts inside the input",
