@@ -537,3 +537,16 @@ def test_avg_crop_that_is_empty_at_padding_0_is_named():
 
     report = ex.check_avg_pool_backward(minus_p_crop)
     assert report.misconception == "empty_crop", repr(report)
+
+
+def test_lse_backward_with_the_library_s_argument_order_is_told_to_swap():
+    from pooling_lab.generalized import lse_pool2d_backward
+
+    def grad_first(grad_output, x, kernel_size, temperature):
+        return lse_pool2d_backward(
+            grad_output[None], x[None], kernel_size, temperature=temperature
+        )[0]
+
+    report = ex.check_lse_pool_backward(grad_first)
+    assert report.misconception == "args_swapped", repr(report)
+    assert "swap your function's first two parameters" in report.hint

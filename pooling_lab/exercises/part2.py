@@ -11,11 +11,18 @@ import numpy as np
 from .. import functional as F
 from ..adaptive import adaptive_avg_pool1d_backward, adaptive_bins
 from ..generalized import lse_pool2d_backward
-from ._checking import MISCONCEPTIONS, Report, _diagnose
+from ._checking import MISCONCEPTIONS, Report, _call, _diagnose, _fail
 
 # Part 2's own misconceptions, registered with the shared table (keys are what tests check).
 MISCONCEPTIONS.update(
     {
+        "args_swapped": (
+            "your function takes grad_output first and x second, as pooling_lab's "
+            "lse_pool2d_backward does; this exercise passes (x, grad_output, kernel_size, "
+            "temperature)",
+            "swap your function's first two parameters, (x, grad_output, kernel_size, "
+            "temperature): with them in that order it gives the right answer here",
+        ),
         "lse_extra_factor": (
             "the softmax was divided by T",
             "the outer factor T of T log sum exp(x / T) and the chain rule's inner 1/T (from "
@@ -396,7 +403,23 @@ def check_lse_pool_backward(fn: Callable) -> Report:
             del mistakes["lse_no_temperature"], mistakes["lse_extra_factor"]
             del mistakes["lse_times_t"], mistakes["lse_unscaled_shift"]
         cases.append((description, (v, g, k, t), right, mistakes))
-    return _diagnose("check_lse_pool_backward", fn, cases)
+    report = _diagnose("check_lse_pool_backward", fn, cases)
+    if not report.passed and _takes_grad_first(fn, cases[0]):
+        report = _fail("check_lse_pool_backward", "args_swapped")
+    return report
+
+
+def _takes_grad_first(fn, case) -> bool:
+    """Does ``fn`` give the right answer when the case's first two arguments are swapped?"""
+    _, (x, g, *rest), right, _ = case
+    result, error, _ = _call(fn, (g, x, *rest))
+    if error is not None:
+        return False
+    try:
+        got = np.asarray(result, dtype=float)
+    except (TypeError, ValueError):
+        return False
+    return got.shape == right.shape and np.allclose(got, right, rtol=1e-5, atol=1e-6)
 
 
 # ---------------------------------------------------------------------------------------------
