@@ -550,3 +550,18 @@ def test_lse_backward_with_the_library_s_argument_order_is_told_to_swap():
     report = ex.check_lse_pool_backward(grad_first)
     assert report.misconception == "args_swapped", repr(report)
     assert "swap your function's first two parameters" in report.hint
+
+
+def test_adaptive_bins_as_one_kernel_at_one_stride_are_named():
+    def fixed_kernel(grad_output, length):  # stride = L // n, kernel = L - (n - 1) * stride
+        n = len(grad_output)
+        step = length // n
+        kernel = length - (n - 1) * step
+        grad = np.zeros(length, dtype=grad_output.dtype)
+        for i, g in enumerate(grad_output):
+            grad[i * step : i * step + kernel] += g / kernel
+        return grad
+
+    report = ex.check_adaptive_avg_pool_backward(fixed_kernel)
+    assert report.misconception == "adaptive_fixed_stride", repr(report)
+    assert "exact only when n divides L" in report.hint

@@ -80,6 +80,13 @@ MISCONCEPTIONS.update(
             "and 2 elements); output i is the mean of its own bin, so its share is "
             "g[i] / (end - start)",
         ),
+        "adaptive_fixed_stride": (
+            "the bins were windows of one size at one stride (stride = L // n, kernel = "
+            "L - (n - 1) * stride), as ordinary pooling's",
+            "that shortcut turns adaptive pooling into ordinary pooling, and it is exact only "
+            "when n divides L: adaptive pooling's bins vary in length, bin i running from "
+            "floor(i * L / n) up to ceil((i + 1) * L / n), each divided by its own length",
+        ),
         "adaptive_overwrite": (
             "overlapping bins overwrote each other's gradient",
             "neighbouring bins can share an element (5 -> 3 gives (0, 2), (1, 4), (3, 5)); "
@@ -498,6 +505,10 @@ def check_adaptive_avg_pool_backward(fn: Callable) -> Report:
             "adaptive_round_bins": _adaptive_backward(g, length, round_bins),
             "adaptive_not_divided": _adaptive_backward(g, length, bins, "one"),
         }
+        step = length // n  # the widely copied conversion to a fixed kernel and stride
+        kernel = length - (n - 1) * step
+        fixed_bins = [(i * step, i * step + kernel) for i in range(n)]
+        mistakes["adaptive_fixed_stride"] = _adaptive_backward(g, length, fixed_bins)
         if length // n:  # L // n, which at 5 -> 3 is 1: the later cases tell it from no division
             floor_nominal = _adaptive_backward(g, length, bins, "floor_nominal")
             mistakes = {"adaptive_floor_nominal": floor_nominal} | mistakes
