@@ -214,6 +214,13 @@ MISCONCEPTIONS = {
         "that is a valid subgradient (torch.maximum's rule), but this exercise asks for the "
         "first: give the whole gradient to a when a == b (a >= b), and nothing to b",
     ),
+    "split_in_window": (
+        "tied maxima shared the window's gradient (the split rule)",
+        "sharing is a valid subgradient, the split rule of the chapter on ties, but this "
+        "exercise asks for PyTorch's: the whole gradient to the first maximum in row-major "
+        "window order (when you scan the window, replace the best so far only on a strictly "
+        "larger value, or use np.argmax)",
+    ),
     "relu_tests_grad": (
         "the gradient was zeroed where grad_output is negative, not where x is",
         "test x (the forward input), not grad_output: ReLU passes grad_output through "

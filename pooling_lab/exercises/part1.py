@@ -584,7 +584,8 @@ def check_max_pool_backward(fn: Callable) -> Report:
     True
     """
     keys = ["spread", "averaged", "activation", "all_ties", "last_tie", "overwrite"]
-    cases = _backward_cases({k: k for k in keys + ["window_offset", "stride_ignored"]}, "first")
+    rules = {k: k for k in keys + ["window_offset", "stride_ignored"]}
+    cases = _backward_cases(rules | {"split_in_window": "split"}, "first")
     report = _diagnose("check_max_pool_backward", fn, cases, extra=_extra_factor)
     if report.misconception == "stride_ignored":  # the table's hint speaks of the window count
         report = replace(report, hint=_BACKWARD_STRIDE_HINT)
