@@ -78,3 +78,13 @@ def test_a_mutating_solution_is_caught():
 
     report = check_pool_deltas(mutating)
     assert not report.passed and report.misconception == "mutated"
+
+
+def test_a_bincount_answer_gets_a_dtype_hint_that_names_bincount():
+    def with_bincount(z, winners, delta_pool):
+        return np.bincount(winners, weights=delta_pool, minlength=len(z)) * (z > 0)
+
+    report = check_pool_deltas(with_bincount)
+    assert report.misconception == "dtype" and "np.bincount" in report.hint
+    fixed = check_pool_deltas(lambda z, w, d: with_bincount(z, w, d).astype(z.dtype))
+    assert fixed.passed, repr(fixed)

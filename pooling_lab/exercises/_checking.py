@@ -64,8 +64,8 @@ MISCONCEPTIONS = {
     "mask_returned": (
         "the result is a boolean mask, not a gradient",
         "the mask says where the gradient passes; the gradient itself must come through: "
-        "multiply the mask by the gradient that arrives (grad_output, or grad), as in "
-        "grad_output * mask",
+        "multiply the mask by the gradients that arrive (grad_output, grad, or the deltas), "
+        "as in grad_output * mask",
     ),
     "mutated": (
         "your function changed its input array",

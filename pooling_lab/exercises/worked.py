@@ -44,9 +44,18 @@ MISCONCEPTIONS.update(
 # The table's words for "overwrite" speak of grad[r, c] and of windows in a plane.
 _OVERWRITE_HINT = (
     "a unit that wins two windows receives both windows' deltas, added. An assignment "
-    "d[winners] = delta_pool keeps only the last, and so does d[winners] += delta_pool: "
+    "d[winners] = delta_pool keeps only one of them, and so does d[winners] += delta_pool: "
     "NumPy's fancy-indexed += is buffered, so a repeated index is written once. Use "
     "np.add.at(d, winners, delta_pool), or a loop with +="
+)
+
+
+# The table's dtype hint does not name np.bincount, which returns float64 whatever its weights.
+_DTYPE_HINT = (
+    "a float32 z must give a float32 result, but something in your computation is float64: an "
+    "array made without a dtype (np.zeros(len(z)); use np.zeros_like(z)), a mask cast with "
+    ".astype(float), or np.bincount, which always returns float64 (cast its result with "
+    ".astype(z.dtype))"
 )
 
 
@@ -141,6 +150,5 @@ def check_pool_deltas(fn: Callable) -> Report:
         mistakes = {key: _pool_deltas(*args, mistake=key) for key in keys}
         cases.append((description, args, _pool_deltas(*args), mistakes))
     report = _diagnose("check_pool_deltas", fn, cases)
-    if report.misconception == "overwrite":
-        report = replace(report, hint=_OVERWRITE_HINT)
-    return report
+    hint = {"overwrite": _OVERWRITE_HINT, "dtype": _DTYPE_HINT}.get(report.misconception)
+    return report if hint is None else replace(report, hint=hint)
