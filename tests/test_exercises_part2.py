@@ -564,4 +564,14 @@ def test_adaptive_bins_as_one_kernel_at_one_stride_are_named():
 
     report = ex.check_adaptive_avg_pool_backward(fixed_kernel)
     assert report.misconception == "adaptive_fixed_stride", repr(report)
-    assert "exact only when n divides L" in report.hint
+    assert "not in general (5 -> 3)" in report.hint
+
+
+def test_lse_backward_swapped_and_wrong_is_not_told_that_a_swap_fixes_it():
+    from pooling_lab.generalized import lse_pool2d_backward
+
+    def swapped_and_no_temperature(grad_output, x, kernel_size, temperature):
+        return lse_pool2d_backward(grad_output[None], x[None], kernel_size, temperature=1.0)[0]
+
+    report = ex.check_lse_pool_backward(swapped_and_no_temperature)
+    assert not report.passed and report.misconception != "args_swapped", repr(report)

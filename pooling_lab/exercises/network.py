@@ -22,14 +22,18 @@ MISCONCEPTIONS.update(
         "rot90_axes": (
             "the input gradient used the kernel with its output and input channels reversed "
             "as well as its rows and columns",
-            "np.rot90(weight, 2) turns the plane of the first two axes, the output and input "
-            "channels, not the kernel's rows and columns: to turn the kernel by 180 degrees, "
-            "use np.rot90(weight, 2, axes=(2, 3)), or weight[:, :, ::-1, ::-1]",
+            "something reversed the kernel's channel axes: np.rot90(weight, 2) turns the plane "
+            "of the first two axes, the output and input channels, and np.flip(weight) with no "
+            "axis reverses all four. To turn only the kernel by 180 degrees, use "
+            "np.rot90(weight, 2, axes=(2, 3)), np.flip(weight, axis=(2, 3)) or "
+            "weight[:, :, ::-1, ::-1]",
         ),
         "flip_all_axes": (
             "the input gradient used the kernel with its output and input channels reversed",
-            "np.flip(weight) with no axis reverses all four axes, the channels too: reverse "
-            "only the kernel's rows and columns, np.flip(weight, axis=(2, 3)), or "
+            "something reversed the kernel's channel axes: np.rot90(weight, 2) turns the plane "
+            "of the first two axes, the output and input channels, and np.flip(weight) with no "
+            "axis reverses all four. To turn only the kernel by 180 degrees, use "
+            "np.rot90(weight, 2, axes=(2, 3)), np.flip(weight, axis=(2, 3)) or "
             "weight[:, :, ::-1, ::-1]",
         ),
         "images_not_summed": (
