@@ -19,6 +19,7 @@ PASS check_relu_backward: all 4 cases agree.
 """
 
 from ._checking import MISCONCEPTIONS, Report
+from .indices import check_max_pool_indices
 from .network import check_conv_backward
 from .part1 import (
     check_dense_backward,
@@ -49,6 +50,7 @@ __all__ = [
     "check_max2_backward",
     "check_max_pool_backward",
     "check_max_pool_forward",
+    "check_max_pool_indices",
     "check_output_size",
     "check_pool_deltas",
     "check_relu_backward",
