@@ -10,6 +10,15 @@ import numpy as np
 from ..conv import col2im, im2col
 from ._checking import MISCONCEPTIONS, Report, _diagnose
 
+# One hint for both channel-axis slips: np.rot90 and np.flip each land on either model,
+# depending on whether the learner convolves with the turned kernel or uses col2im.
+_CHANNEL_FLIP_HINT = (
+    "something reversed the kernel's channel axes: np.rot90(weight, 2) turns the plane of the "
+    "first two axes, the output and input channels, and np.flip(weight) with no axis reverses "
+    "all four. To turn only the kernel by 180 degrees, use np.rot90(weight, 2, axes=(2, 3)), "
+    "np.flip(weight, axis=(2, 3)) or weight[:, :, ::-1, ::-1]"
+)
+
 MISCONCEPTIONS.update(
     {
         "kernel_flip": (
@@ -22,19 +31,11 @@ MISCONCEPTIONS.update(
         "rot90_axes": (
             "the input gradient used the kernel with its output and input channels reversed "
             "as well as its rows and columns",
-            "something reversed the kernel's channel axes: np.rot90(weight, 2) turns the plane "
-            "of the first two axes, the output and input channels, and np.flip(weight) with no "
-            "axis reverses all four. To turn only the kernel by 180 degrees, use "
-            "np.rot90(weight, 2, axes=(2, 3)), np.flip(weight, axis=(2, 3)) or "
-            "weight[:, :, ::-1, ::-1]",
+            _CHANNEL_FLIP_HINT,
         ),
         "flip_all_axes": (
             "the input gradient used the kernel with its output and input channels reversed",
-            "something reversed the kernel's channel axes: np.rot90(weight, 2) turns the plane "
-            "of the first two axes, the output and input channels, and np.flip(weight) with no "
-            "axis reverses all four. To turn only the kernel by 180 degrees, use "
-            "np.rot90(weight, 2, axes=(2, 3)), np.flip(weight, axis=(2, 3)) or "
-            "weight[:, :, ::-1, ::-1]",
+            _CHANNEL_FLIP_HINT,
         ),
         "images_not_summed": (
             "the weight and bias gradients hold the last image's contribution only",

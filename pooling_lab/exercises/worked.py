@@ -113,6 +113,7 @@ def check_pool_deltas(fn: Callable) -> Report:
             [0, 2, 4],
             [1.0, -2.0, 3.0],
             ["window_not_winner", "theta_at_window", "theta_of_value"],
+            np.float64,
         ),
         (
             "unit 1 wins two overlapping windows",
@@ -120,6 +121,7 @@ def check_pool_deltas(fn: Callable) -> Report:
             [1, 1, 4],
             [2.0, -5.0, 4.0],
             ["overwrite", "window_not_winner", "theta_of_value"],
+            np.float64,
         ),
         (
             "a window of zeros won by unit 2, whose z is negative",
@@ -127,6 +129,7 @@ def check_pool_deltas(fn: Callable) -> Report:
             [1, 2],
             [3.0, 7.0],
             ["theta_forgotten", "window_not_winner"],
+            np.float64,
         ),
         (
             "unit 0 wins a window with z exactly 0",
@@ -134,6 +137,7 @@ def check_pool_deltas(fn: Callable) -> Report:
             [0, 1],
             [5.0, 2.0],
             ["theta_at_zero", "window_not_winner"],
+            np.float64,
         ),
         (
             "float32, unit 3 wins three windows",
@@ -141,11 +145,11 @@ def check_pool_deltas(fn: Callable) -> Report:
             [3, 3, 3, 5],
             [1.5, -4.0, 0.5, 2.0],
             ["overwrite", "theta_of_value"],
+            np.float32,
         ),
     ]
     cases = []
-    for description, z, winners, delta_pool, keys in plans:
-        dtype = np.float32 if description.startswith("float32") else np.float64
+    for description, z, winners, delta_pool, keys, dtype in plans:
         args = (np.array(z, dtype), np.array(winners), np.array(delta_pool, dtype))
         mistakes = {key: _pool_deltas(*args, mistake=key) for key in keys}
         cases.append((description, args, _pool_deltas(*args), mistakes))
