@@ -20,6 +20,7 @@ PASS check_relu_backward: all 4 cases agree.
 
 from ._checking import MISCONCEPTIONS, Report
 from .indices import check_max_pool_indices
+from .lp import check_lp_pool_backward
 from .network import check_conv_backward
 from .part1 import (
     check_dense_backward,
@@ -46,6 +47,7 @@ __all__ = [
     "check_conv_backward",
     "check_dense_backward",
     "check_fractional_starts",
+    "check_lp_pool_backward",
     "check_lse_pool_backward",
     "check_max2_backward",
     "check_max_pool_backward",
