@@ -71,7 +71,9 @@ def step2_phases(x: np.ndarray, k: int, s: int, p: int):
 
 def sliding_windows(x: np.ndarray, k: int, s: int, p: int):
     windows = sliding_window_view(padded(x, p), (k, k), axis=(-2, -1))[..., ::s, ::s, :, :]
-    flat = windows.reshape(windows.shape[:-2] + (k * k,))  # a copy: the windows overlap
+    # a copy: a window's k x k elements are not evenly spaced in memory (a run along the row,
+    # then a jump to the next row), so no single stride reaches them, overlap or not
+    flat = windows.reshape(windows.shape[:-2] + (k * k,))
     return flat.max(axis=-1), flat.argmax(axis=-1)
 
 
