@@ -19,6 +19,7 @@ PASS check_relu_backward: all 4 cases agree.
 """
 
 from ._checking import MISCONCEPTIONS, Report
+from .fast import check_avg_pool_offsets
 from .indices import check_max_pool_indices
 from .lp import check_lp_pool_backward
 from .network import check_conv_backward
@@ -44,6 +45,7 @@ __all__ = [
     "Report",
     "check_adaptive_avg_pool_backward",
     "check_avg_pool_backward",
+    "check_avg_pool_offsets",
     "check_conv_backward",
     "check_dense_backward",
     "check_fractional_starts",
