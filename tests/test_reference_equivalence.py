@@ -132,3 +132,40 @@ def test_max_unpool_equals_reference(problem):
         return
     fast = UNPOOL[n](out, idx, kw["kernel_size"], kw["stride"], kw["padding"], output_size=size)
     np.testing.assert_array_equal(fast, R.max_unpool(out, idx, lead + tuple(size), ndim=n))
+
+
+def _rows_then_columns(plane, k, s):
+    """making_it_fast's separable order, as plain loops: a 1-D first-maximum pool along every
+    row, then along every column of the row maxima. Returns maxima and flat indices."""
+    h, w = plane.shape
+    ho, wo = (h - k) // s + 1, (w - k) // s + 1
+    row_best = np.empty((h, wo))
+    row_at = np.empty((h, wo), dtype=np.int64)
+    for r in range(h):
+        for b in range(wo):
+            j = int(np.argmax(plane[r, b * s : b * s + k]))  # argmax: the first maximum
+            row_best[r, b], row_at[r, b] = plane[r, b * s + j], b * s + j
+    out = np.empty((ho, wo))
+    index = np.empty((ho, wo), dtype=np.int64)
+    for a in range(ho):
+        for b in range(wo):
+            i = int(np.argmax(row_best[a * s : a * s + k, b]))
+            out[a, b] = row_best[a * s + i, b]
+            index[a, b] = (a * s + i) * w + row_at[a * s + i, b]
+    return out, index
+
+
+@given(
+    st.integers(1, 4),
+    st.integers(1, 3),
+    st.integers(0, 6),
+    st.integers(0, 6),
+    st.integers(0, 2**32 - 1),
+)
+def test_the_separable_order_keeps_the_first_maximum_for_overlapping_windows(k, s, dh, dw, seed):
+    """making_it_fast says the columns-then-rows order needs no tiling: any stride, ties and
+    all (finite values; NaN has rules of its own)."""
+    plane = np.random.default_rng(seed).integers(-2, 3, (k + dh, k + dw)).astype(float)
+    out, index = _rows_then_columns(plane, k, s)
+    ref_out, ref_index = R.max_pool(plane[None, None], k, stride=s)
+    assert np.array_equal(out, ref_out[0, 0]) and np.array_equal(index, ref_index[0, 0])
