@@ -19,7 +19,7 @@ PASS check_relu_backward: all 4 cases agree.
 """
 
 from ._checking import MISCONCEPTIONS, Report
-from .fast import check_avg_pool_offsets
+from .fast import check_avg_pool_offsets, check_max_pool_special
 from .indices import check_max_pool_indices
 from .lp import check_lp_pool_backward
 from .network import check_conv_backward
@@ -55,6 +55,7 @@ __all__ = [
     "check_max_pool_backward",
     "check_max_pool_forward",
     "check_max_pool_indices",
+    "check_max_pool_special",
     "check_output_size",
     "check_pool_deltas",
     "check_relu_backward",

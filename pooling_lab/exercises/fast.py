@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 
 from .. import functional as F
-from ._checking import MISCONCEPTIONS, Report, _diagnose
+from ._checking import MISCONCEPTIONS, Report, _diagnose, _fail
 
 MISCONCEPTIONS.update(
     {
@@ -92,4 +92,146 @@ def check_avg_pool_offsets(fn: Callable) -> Report:
     report = _diagnose("check_avg_pool_offsets", fn, cases)
     if report.misconception == "crashed" and "could not be broadcast" in report.message:
         report = replace(report, hint=_UNCUT_HINT)
+    return report
+
+
+# ---------------------------------------------------------------------------------------------
+# Step 1 made right for NaN, windows of -inf and zeros of both signs
+
+MISCONCEPTIONS.update(
+    {
+        "special_nan_loses": (
+            "a NaN did not win its window",
+            "values > best is False whenever either side is NaN, so a NaN never takes over and, "
+            "once the running maximum is NaN, nothing else does either: take a value when it is "
+            "larger or NaN, (values > best) | np.isnan(values); PyTorch's maximum is then the "
+            "NaN, at the NaN's index",
+        ),
+        "special_first_nan": (
+            "in a window with two NaNs the first one won; in PyTorch the last one does",
+            "PyTorch takes a new maximum on a larger value or on any NaN, also when the "
+            "maximum so far is a NaN: drop the condition that best is not NaN",
+        ),
+        "special_padding_wins": (
+            "a window whose real elements are all -inf reported a position in the padding",
+            "padding -inf ties with a real -inf and comes first, so it must never be taken: "
+            "take each window's first real element whatever its value (keep, per window, "
+            "whether it has taken a real element yet), and after that only larger values or "
+            "NaN; PyTorch reports the window's first element inside the input",
+        ),
+        "special_zero_sign": (
+            "the maximum of a window holding -0 before +0 came out as +0",
+            "-0 and +0 are equal, so the first one should stay, but np.maximum may return "
+            "either of two equal values, depending on the processor and the dtype: select the "
+            "value where you take it, best = np.where(take, values, best)",
+        ),
+    }
+)
+
+
+def _special_pool(x, k, s, p, mistake=None):
+    """Max pooling of one plane with PyTorch's rules for NaN, -inf and signed zeros (the
+    exercise's solution), or with one specific mistake. Returns maxima and flat indices."""
+    pad = [(p, p), (p, p)]
+    xp = np.pad(x, pad, constant_values=-np.inf)
+    real = np.pad(np.ones(x.shape, dtype=bool), pad)
+    ho, wo = (xp.shape[0] - k) // s + 1, (xp.shape[1] - k) // s + 1
+    best = np.full((ho, wo), -np.inf, dtype=x.dtype)
+    winner = np.zeros((ho, wo), dtype=np.int64)
+    have = np.zeros((ho, wo), dtype=bool)
+    for number in range(k * k):
+        i, j = divmod(number, k)
+        cut = (slice(i, i + s * ho, s), slice(j, j + s * wo, s))
+        values = xp[cut]
+        with np.errstate(invalid="ignore"):
+            larger = values > best
+        if mistake == "special_nan_loses":
+            take = larger
+            np.maximum(best, values, out=best)  # Step 1 as the chapter wrote it
+        else:
+            nan = np.isnan(values)
+            if mistake == "special_first_nan":
+                nan &= ~np.isnan(best)
+            if mistake == "special_padding_wins":
+                take = larger | nan
+            else:
+                take = real[cut] & (~have | larger | nan)
+            best = np.where(take, values, best)
+        winner = np.where(take, number, winner)
+        have |= take
+    row = np.arange(ho)[:, None] * s + winner // k - p
+    col = np.arange(wo)[None, :] * s + winner % k - p
+    return best, row * x.shape[1] + col
+
+
+def check_max_pool_special(fn: Callable) -> Report:
+    """Check ``fn(x, k, s, p) -> (output, indices)``: max pooling of a plane with PyTorch's
+    rules for NaN (the window's last NaN wins), windows whose real elements are all -inf (the
+    first real element is reported, never the padding) and zeros of both signs (the first
+    zero's sign).
+
+    Parameters
+    ----------
+    fn : callable
+        Takes ``x`` (H, W), int ``k`` (kernel size), ``s`` (stride) and ``p`` (padding, filled
+        with -inf); returns the maxima and their flat int64 positions in ``x``, both (H', W').
+
+    Returns
+    -------
+    Report
+
+    Examples
+    --------
+    >>> import pooling_lab.functional as F
+    >>> def max_pool_special(x, k, s, p):
+    ...     out, idx = F.max_pool2d(x[None], k, s, p, return_indices=True)
+    ...     return out[0], idx[0]
+    >>> check_max_pool_special(max_pool_special)
+    PASS check_max_pool_special: all 6 cases agree.
+    """
+    nan, inf = np.nan, np.inf
+    rng = np.random.default_rng(23)
+    plain = rng.integers(-3, 4, (7, 9)).astype(np.float64)
+    one_nan = plain[:4, :6].copy()
+    one_nan[1, 1] = nan  # second in its window, so that "values > best" misses it
+    two_nans = plain[:4, :4].copy()
+    two_nans[0, 1] = two_nans[1, 1] = nan  # after a number: each rule picks another element
+    minus_inf = plain[:5, :5].copy()
+    minus_inf[:2, :2] = -inf  # the corner window's four real elements, behind padding
+    zeros = np.array([[-0.0, 0.0, 1.0, 2.0], [-1.0, -2.0, 2.0, 1.0]])  # -0, then +0
+    plans = [
+        ("ordinary values with ties, kernel 3, stride 2, padding 1", plain, 3, 2, 1),
+        ("a NaN after a number in its window, kernel 2, stride 2", one_nan, 2, 2, 0),
+        ("two NaNs in one window, kernel 2, stride 2", two_nans, 2, 2, 0),
+        ("a window of -inf behind padding, kernel 3, stride 2, padding 1", minus_inf, 3, 2, 1),
+        ("the same plane in float32", minus_inf.astype(np.float32), 3, 2, 1),
+        ("-0 before +0 in a window, kernel 2, stride 2", zeros, 2, 2, 0),
+    ]
+    keys = ("special_nan_loses", "special_first_nan", "special_padding_wins")
+    cases = []
+    for description, x, k, s, p in plans:
+        out, idx = F.max_pool2d(x[None], k, s, p, return_indices=True)
+        right = (out[0], idx[0])
+        assert all(
+            np.array_equal(a, b, equal_nan=True) for a, b in zip(right, _special_pool(x, k, s, p))
+        )
+        mistakes = {}
+        for key in keys:
+            if "nan" in key and not np.isnan(x).any():
+                continue  # a plane without NaN cannot show a NaN mistake
+            wrong = _special_pool(x, k, s, p, key)
+            if not all(np.array_equal(a, b, equal_nan=True) for a, b in zip(wrong, right)):
+                mistakes[key] = wrong
+        cases.append((description, (x, k, s, p), right, mistakes))
+    report = _diagnose("check_max_pool_special", fn, cases, names=("output", "indices"))
+    if not report.passed:
+        return report
+    # equal values compare equal: the sign of a zero maximum needs its own look
+    for dtype in (np.float16, np.float32, np.float64):
+        x = zeros.astype(dtype)
+        got = np.asarray(fn(x.copy(), 2, 2, 0)[0])
+        want = F.max_pool2d(x[None], 2, 2)[0]
+        if not np.array_equal(np.signbit(got), np.signbit(want)):
+            where = f"{np.dtype(dtype).name}: got {got.tolist()}, expected {want.tolist()}"
+            return _fail("check_max_pool_special", "special_zero_sign", where)
     return report

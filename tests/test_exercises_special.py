@@ -1,0 +1,100 @@
+"""The checker of making_it_fast's special-values exercise passes the chapter's solution and
+names each learner-style slip: Step 1 as it stands, the first NaN winning, the padding winning
+a window of -inf, and a zero maximum whose sign np.maximum chose.
+
+``max_pool_special`` is the solution printed in book/making_it_fast.ipynb (exercise
+ex-fast-special), so the chapter's solution is run and checked here.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from pooling_lab import _phases
+from pooling_lab.exercises import check_max_pool_special
+
+
+def max_pool_special(x, k, s, p):
+    pad = [(0, 0)] * (x.ndim - 2) + [(p, p), (p, p)]
+    xp = np.pad(x, pad, constant_values=-np.inf)
+    real = np.pad(np.ones(x.shape, dtype=bool), pad)  # False in the padding
+    ho, wo = (xp.shape[-2] - k) // s + 1, (xp.shape[-1] - k) // s + 1
+    best = np.full(x.shape[:-2] + (ho, wo), -np.inf, dtype=x.dtype)
+    winner = np.zeros(best.shape, dtype=np.int64)
+    have = np.zeros(best.shape, dtype=bool)  # has the window taken a real element yet?
+    for number, (i, j) in enumerate(itertools.product(range(k), range(k))):
+        cut = (..., slice(i, i + s * ho, s), slice(j, j + s * wo, s))
+        values = xp[cut]
+        take = real[cut] & (~have | (values > best) | np.isnan(values))
+        best = np.where(take, values, best)  # np.maximum could flip a zero's sign
+        winner = np.where(take, number, winner)
+        have |= take
+    row = np.arange(ho)[:, None] * s + winner // k - p
+    col = np.arange(wo)[None, :] * s + winner % k - p
+    return best, row * x.shape[-1] + col
+
+
+def slipped(x, k, s, p, *, slip):
+    pad = [(0, 0)] * (x.ndim - 2) + [(p, p), (p, p)]
+    xp = np.pad(x, pad, constant_values=-np.inf)
+    real = np.pad(np.ones(x.shape, dtype=bool), pad)
+    ho, wo = (xp.shape[-2] - k) // s + 1, (xp.shape[-1] - k) // s + 1
+    best = np.full(x.shape[:-2] + (ho, wo), -np.inf, dtype=x.dtype)
+    winner = np.zeros(best.shape, dtype=np.int64)
+    have = np.zeros(best.shape, dtype=bool)
+    for number, (i, j) in enumerate(itertools.product(range(k), range(k))):
+        cut = (..., slice(i, i + s * ho, s), slice(j, j + s * wo, s))
+        values = xp[cut]
+        if slip == "step1":  # the chapter's Step 1, unchanged
+            take = values > best
+            np.maximum(best, values, out=best)
+        else:
+            nan = np.isnan(values)
+            if slip == "first_nan":
+                nan &= ~np.isnan(best)
+            if slip == "padding":
+                take = (values > best) | nan
+            else:
+                take = real[cut] & (~have | (values > best) | nan)
+            if slip == "maximum":  # the value as Step 1 takes it
+                best = np.maximum(best, values)
+            else:
+                best = np.where(take, values, best)
+        winner = np.where(take, number, winner)
+        have |= take
+    row = np.arange(ho)[:, None] * s + winner // k - p
+    col = np.arange(wo)[None, :] * s + winner % k - p
+    return best, row * x.shape[-1] + col
+
+
+def test_the_chapters_solution_passes():
+    report = check_max_pool_special(max_pool_special)
+    assert report.passed, repr(report)
+
+
+@pytest.mark.parametrize(
+    ("slip", "key", "in_hint"),
+    [
+        ("step1", "special_nan_loses", "(values > best) | np.isnan(values)"),
+        ("first_nan", "special_first_nan", "drop the condition"),
+        ("padding", "special_padding_wins", "first real element"),
+    ],
+)
+def test_each_slip_is_named_with_a_fitting_hint(slip, key, in_hint):
+    with np.errstate(invalid="ignore"):
+        report = check_max_pool_special(lambda *args: slipped(*args, slip=slip))
+    assert report.misconception == key, repr(report)
+    assert in_hint in report.hint
+
+
+@pytest.mark.skipif(
+    all(_phases.tie_order(np.dtype(t)) == "first" for t in (np.float16, np.float32, np.float64)),
+    reason="np.maximum keeps the first of two equal zeros on this machine, in every dtype",
+)
+def test_a_zero_sign_chosen_by_np_maximum_is_named():
+    report = check_max_pool_special(lambda *args: slipped(*args, slip="maximum"))
+    assert report.misconception == "special_zero_sign", repr(report)
+    assert "np.where(take, values, best)" in report.hint
