@@ -84,11 +84,12 @@ def moves_vectors(plan: PhasePlan, itemsize: int) -> bool:
     (``vectors``): when they are 16 bytes or more. Copying vectors of 4 or 8 bytes this way
     is a strided copy of single elements (slower than max pooling's one dimension at a
     time); from 16 bytes on (4 float32 channels), max pooling by gathering each offset was
-    10-35% faster on the benchmark's channels-last configurations 2, 3 and 3d, and slower
-    with 3 channels (``benchmarks/pooling_profile.py``). The same switch picks the average
-    pool's routes, forward and backward, where gathering was faster on configurations 2, 3 and
-    5 in a standalone measurement, by a few percent to a fifth (not measured separately at the
-    threshold)."""
+    10-35% faster on the benchmark's channels-last configurations 2, 3 and 3d (commit
+    12d2eda), and slower with 3 channels in a measurement not kept in the repository (no
+    configuration of the benchmark tiles windows with fewer than 4 channels). The same switch
+    picks the average pool's routes, forward and backward, where gathering was faster on
+    configurations 2, 3 and 5 in a standalone measurement, by a few percent to a fifth (not
+    measured separately at the threshold)."""
     return plan.channels_last and plan.spatial[-1] * itemsize >= 16
 
 
@@ -292,18 +293,29 @@ class PhasePlan:
 @functools.cache
 def tie_order(dtype: np.dtype) -> str | None:
     """Which operand ``np.maximum`` returns for +0 and -0, which compare equal: "first",
-    "second", or None when it picks by sign (IEEE 754-2019 maximum, as ARM's instruction does).
+    "second", or None when it picks by sign (IEEE 754-2019 maximum, as ARM's instruction does)
+    or not the same way for every element.
 
     A maximum over a window must return the *first* of equal values, as PyTorch does, and the
-    sign of zero is the one way two equal floats differ. NumPy leaves this choice to the
-    hardware, and on x86 it even differs between float16 and float32.
+    sign of zero is the one way two equal floats differ. NumPy leaves this choice to its loops
+    (a processor instruction in the vectorised part, a comparison in the scalar remainder), and
+    on x86 it even differs between float16 and float32.
     """
     if np.dtype(dtype).kind != "f":
         return "first"  # integers have one zero: either order is right
-    a, b = np.zeros(2, dtype=dtype), np.zeros(2, dtype=dtype)
-    a[1] = b[0] = -0.0
-    signs = np.signbit(np.maximum(a, b)).tolist()  # maximum(+0, -0), maximum(-0, +0)
-    return {(False, True): "first", (True, False): "second"}.get(tuple(signs))
+    # NumPy's SIMD loops and their scalar tails may choose differently, and strided operands
+    # take other loops: probe a length with both a vector part and a tail, contiguous and
+    # strided, and trust an order only if every element agrees.
+    n = 67
+    minus = np.arange(2 * n) % 2 == 1  # -0 at odd positions
+    a = np.where(minus, -0.0, 0.0).astype(dtype)  # +0, -0, +0, ...
+    b = np.where(minus, 0.0, -0.0).astype(dtype)  # -0, +0, -0, ...
+    orders = set()
+    for x, y in ((a, b), (a[::2], b[::2]), (a[1::2], b[1::2])):
+        keeps_first = np.signbit(np.maximum(x, y)) == np.signbit(x)
+        keeps_second = np.signbit(np.maximum(x, y)) == np.signbit(y)
+        orders.add("first" if keeps_first.all() else "second" if keeps_second.all() else None)
+    return orders.pop() if len(orders) == 1 else None
 
 
 def maximum_keeping_ties(best: np.ndarray, values: np.ndarray) -> None:

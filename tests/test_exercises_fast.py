@@ -25,10 +25,14 @@ def avg_pool_offsets(x, k, s):
 
 def slipped(x, k, s, *, slip):
     ho, wo = (x.shape[-2] - k) // s + 1, (x.shape[-1] - k) // s + 1
+    if slip == "count_from_h":  # both counts from the height
+        wo = ho
     total = None if slip == "view" else np.zeros(x.shape[:-2] + (ho, wo), dtype=x.dtype)
     for i, j in itertools.product(range(k), range(k)):
         if slip == "stride":
             values = x[..., i : i + ho, j : j + wo]
+        elif slip == "step_k":
+            values = x[..., i : i + k * ho : k, j : j + k * wo : k]
         elif slip == "uncut":
             values = x[..., i::s, j::s]
         else:
@@ -52,8 +56,10 @@ def test_the_chapters_solution_passes():
         ("stride", "offsets_stride_one", "every s-th row and column"),
         ("by_k", "offsets_divided_by_k", "sum over k * k"),
         ("sum", "offsets_not_divided", "number of elements, k * k"),
-        ("uncut", "crashed", "cut it to x[..., i : i + s * ho : s"),
+        ("uncut", "crashed", "x[..., i::s, j::s], can hold a row or a column more"),
         ("view", "mutated", "copy"),
+        ("step_k", "crashed", "(the stride, not k)"),
+        ("count_from_h", "shape", "from the plane's own height H and width W"),
     ],
 )
 def test_each_slip_is_named_with_a_fitting_hint(slip, key, in_hint):

@@ -121,3 +121,27 @@ def test_every_key_the_checker_names_has_words():
     for key in ("lp_not_divided", "lp_power_p", "lp_times_p", "lp_zero_nan", "lp_overflow"):
         message, hint = MISCONCEPTIONS[key]
         assert message and hint
+
+
+@pytest.mark.parametrize("form", ["chain_rule", "ratio_of_powers"])
+def test_other_direct_forms_that_overflow_are_named_too(form):
+    def direct(x, grad_output, p, k, s):
+        grad = np.zeros_like(x)
+        for i in range(grad_output.shape[0]):
+            for j in range(grad_output.shape[1]):
+                rows, cols = slice(i * s, i * s + k), slice(j * s, j * s + k)
+                w = x[rows, cols]
+                total = (w**p).sum()  # inf in float32 at p = 64
+                if total == 0:
+                    continue
+                if form == "chain_rule":  # S^(1/p - 1) x^(p-1): 0 * inf is nan
+                    share = total ** (1 / p - 1) * w ** (p - 1)
+                else:  # x^(p-1) / y^(p-1): inf / inf is nan
+                    share = w ** (p - 1) / (total ** (1 / p)) ** (p - 1)
+                grad[rows, cols] += grad_output[i, j] * share
+        return grad
+
+    with np.errstate(all="ignore"):
+        report = check_lp_pool_backward(direct)
+    assert report.misconception == "lp_overflow", repr(report)
+    assert "divide the window by its maximum" in report.hint

@@ -48,17 +48,25 @@ def slipped(x, k, s, p, *, slip):
     for number, (i, j) in enumerate(itertools.product(range(k), range(k))):
         cut = (..., slice(i, i + s * ho, s), slice(j, j + s * wo, s))
         values = xp[cut]
+        larger = values >= best if slip == "ge" else values > best
         if slip == "step1":  # the chapter's Step 1, unchanged
-            take = values > best
+            take = larger
             np.maximum(best, values, out=best)
+        elif slip == "fmax":  # a NaN-skipping maximum, the winner as Step 1 finds it
+            take = real[cut] & (~have | larger)
+            best = np.fmax(best, values)
         else:
             nan = np.isnan(values)
             if slip == "first_nan":
                 nan &= ~np.isnan(best)
+            elif slip == "no_nan_test":
+                nan[:] = False
+            elif slip == "nan_or_best_nan":  # "no later offset can take over" misread
+                nan |= np.isnan(best)
             if slip == "padding":
-                take = (values > best) | nan
+                take = larger | nan
             else:
-                take = real[cut] & (~have | (values > best) | nan)
+                take = real[cut] & (~have | larger | nan)
             if slip == "maximum":  # the value as Step 1 takes it
                 best = np.maximum(best, values)
             else:
@@ -81,6 +89,10 @@ def test_the_chapters_solution_passes():
         ("step1", "special_nan_loses", "(values > best) | np.isnan(values)"),
         ("first_nan", "special_first_nan", "drop the condition"),
         ("padding", "special_padding_wins", "first real element"),
+        ("no_nan_test", "special_nan_ignored", "(values > best) | np.isnan(values)"),
+        ("fmax", "special_nan_ignored", "not np.fmax"),
+        ("nan_or_best_nan", "special_nan_replaced", "do not also take where best is NaN"),
+        ("ge", "index_last_tie", ">, not >="),
     ],
 )
 def test_each_slip_is_named_with_a_fitting_hint(slip, key, in_hint):
@@ -98,3 +110,14 @@ def test_a_zero_sign_chosen_by_np_maximum_is_named():
     report = check_max_pool_special(lambda *args: slipped(*args, slip="maximum"))
     assert report.misconception == "special_zero_sign", repr(report)
     assert "np.where(take, values, best)" in report.hint
+
+
+def test_a_function_that_fails_on_float16_gets_a_report_not_a_traceback():
+    def no_float16(x, k, s, p):
+        if x.dtype == np.float16:
+            raise TypeError("float16 is not supported")
+        return max_pool_special(x, k, s, p)
+
+    report = check_max_pool_special(no_float16)
+    assert report.misconception == "crashed", repr(report)
+    assert "float16" in report.message

@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 
 from .. import functional as F
-from ._checking import MISCONCEPTIONS, Report, _diagnose, _fail
+from ._checking import MISCONCEPTIONS, Report, _call, _diagnose, _fail
 
 MISCONCEPTIONS.update(
     {
@@ -32,8 +32,13 @@ MISCONCEPTIONS.update(
 _UNCUT_HINT = (
     "the arrays your function adds have different shapes: every offset's slice, and the total, "
     "must have the output's shape (..., ho, wo), with ho = (H - k) // s + 1 and "
-    "wo = (W - k) // s + 1. A slice x[..., i::s, j::s] runs to the end of the plane and can "
-    "hold a row or a column more: cut it to x[..., i : i + s * ho : s, j : j + s * wo : s]"
+    "wo = (W - k) // s + 1. Take every s-th row and column (the stride, not k) and stop after "
+    "ho and wo of them: x[..., i : i + s * ho : s, j : j + s * wo : s]; a slice that runs to "
+    "the end of the plane, x[..., i::s, j::s], can hold a row or a column more"
+)
+_SHAPE_HINT = (
+    "the output has one value per window: ho = (H - k) // s + 1 rows and wo = (W - k) // s + 1 "
+    "columns, counted with the stride s, from the plane's own height H and width W"
 )
 
 
@@ -92,20 +97,30 @@ def check_avg_pool_offsets(fn: Callable) -> Report:
     report = _diagnose("check_avg_pool_offsets", fn, cases)
     if report.misconception == "crashed" and "could not be broadcast" in report.message:
         report = replace(report, hint=_UNCUT_HINT)
+    elif report.misconception == "shape":  # the table's words speak of gradients
+        report = replace(report, hint=_SHAPE_HINT)
     return report
 
 
 # ---------------------------------------------------------------------------------------------
 # Step 1 made right for NaN, windows of -inf and zeros of both signs
 
+_NAN_LOSES = (
+    "a NaN did not win its window",
+    "values > best is False whenever either side is NaN, so a NaN never takes over and, once "
+    "the running maximum is NaN, nothing else does either: take a value when it is larger or "
+    "NaN, (values > best) | np.isnan(values), and keep it as it is (np.where, not np.fmax, "
+    "which skips NaN); PyTorch's maximum is then the NaN, at the NaN's index",
+)
 MISCONCEPTIONS.update(
     {
-        "special_nan_loses": (
-            "a NaN did not win its window",
-            "values > best is False whenever either side is NaN, so a NaN never takes over and, "
-            "once the running maximum is NaN, nothing else does either: take a value when it is "
-            "larger or NaN, (values > best) | np.isnan(values); PyTorch's maximum is then the "
-            "NaN, at the NaN's index",
+        "special_nan_loses": _NAN_LOSES,
+        "special_nan_ignored": _NAN_LOSES,  # the same slip, with the value chosen by np.where
+        "special_nan_replaced": (
+            "a number after the NaN replaced it",
+            "once a window's maximum is NaN it must stay NaN: take a later value only if it is "
+            "NaN too. values > best is already False against a NaN, so take = ... | "
+            "np.isnan(values) is enough; do not also take where best is NaN",
         ),
         "special_first_nan": (
             "in a window with two NaNs the first one won; in PyTorch the last one does",
@@ -114,16 +129,16 @@ MISCONCEPTIONS.update(
         ),
         "special_padding_wins": (
             "a window whose real elements are all -inf reported a position in the padding",
-            "padding -inf ties with a real -inf and comes first, so it must never be taken: "
-            "take each window's first real element whatever its value (keep, per window, "
-            "whether it has taken a real element yet), and after that only larger values or "
-            "NaN; PyTorch reports the window's first element inside the input",
+            "padding -inf ties with a real -inf and, at the top or left edge, comes first, so it "
+            "must never be taken: take each window's first real element whatever its value "
+            "(keep, per window, whether it has taken a real element yet), and after that only "
+            "larger values or NaN; PyTorch reports the window's first element inside the input",
         ),
         "special_zero_sign": (
             "the maximum of a window holding -0 before +0 came out as +0",
             "-0 and +0 are equal, so the first one should stay, but np.maximum may return "
-            "either of two equal values, depending on the processor and the dtype: select the "
-            "value where you take it, best = np.where(take, values, best)",
+            "either of two equal values, depending on the processor, the NumPy build and the "
+            "dtype: select the value where you take it, best = np.where(take, values, best)",
         ),
     }
 )
@@ -144,7 +159,7 @@ def _special_pool(x, k, s, p, mistake=None):
         cut = (slice(i, i + s * ho, s), slice(j, j + s * wo, s))
         values = xp[cut]
         with np.errstate(invalid="ignore"):
-            larger = values > best
+            larger = values >= best if mistake == "index_last_tie" else values > best
         if mistake == "special_nan_loses":
             take = larger
             np.maximum(best, values, out=best)  # Step 1 as the chapter wrote it
@@ -152,6 +167,10 @@ def _special_pool(x, k, s, p, mistake=None):
             nan = np.isnan(values)
             if mistake == "special_first_nan":
                 nan &= ~np.isnan(best)
+            elif mistake == "special_nan_ignored":
+                nan[:] = False
+            elif mistake == "special_nan_replaced":
+                nan |= np.isnan(best)
             if mistake == "special_padding_wins":
                 take = larger | nan
             else:
@@ -187,13 +206,13 @@ def check_max_pool_special(fn: Callable) -> Report:
     ...     out, idx = F.max_pool2d(x[None], k, s, p, return_indices=True)
     ...     return out[0], idx[0]
     >>> check_max_pool_special(max_pool_special)
-    PASS check_max_pool_special: all 6 cases agree.
+    PASS check_max_pool_special: all 9 cases agree.
     """
     nan, inf = np.nan, np.inf
     rng = np.random.default_rng(23)
     plain = rng.integers(-3, 4, (7, 9)).astype(np.float64)
     one_nan = plain[:4, :6].copy()
-    one_nan[1, 1] = nan  # second in its window, so that "values > best" misses it
+    one_nan[0, 1] = nan  # after a number and before two more: every NaN rule shows
     two_nans = plain[:4, :4].copy()
     two_nans[0, 1] = two_nans[1, 1] = nan  # after a number: each rule picks another element
     minus_inf = plain[:5, :5].copy()
@@ -205,16 +224,25 @@ def check_max_pool_special(fn: Callable) -> Report:
         ("two NaNs in one window, kernel 2, stride 2", two_nans, 2, 2, 0),
         ("a window of -inf behind padding, kernel 3, stride 2, padding 1", minus_inf, 3, 2, 1),
         ("the same plane in float32", minus_inf.astype(np.float32), 3, 2, 1),
-        ("-0 before +0 in a window, kernel 2, stride 2", zeros, 2, 2, 0),
+    ] + [
+        (f"-0 before +0 in a window, {np.dtype(t).name}", zeros.astype(t), 2, 2, 0)
+        for t in (np.float16, np.float32, np.float64)
     ]
-    keys = ("special_nan_loses", "special_first_nan", "special_padding_wins")
+    plans.insert(1, ("the same plane in float16", plain.astype(np.float16), 3, 2, 1))
+    keys = (
+        "special_nan_loses",
+        "special_nan_ignored",
+        "special_nan_replaced",
+        "special_first_nan",
+        "special_padding_wins",
+        "index_last_tie",
+    )
     cases = []
     for description, x, k, s, p in plans:
         out, idx = F.max_pool2d(x[None], k, s, p, return_indices=True)
         right = (out[0], idx[0])
-        assert all(
-            np.array_equal(a, b, equal_nan=True) for a, b in zip(right, _special_pool(x, k, s, p))
-        )
+        model = _special_pool(x, k, s, p)
+        assert all(np.array_equal(a, b, equal_nan=True) for a, b in zip(right, model))
         mistakes = {}
         for key in keys:
             if "nan" in key and not np.isnan(x).any():
@@ -227,11 +255,9 @@ def check_max_pool_special(fn: Callable) -> Report:
     if not report.passed:
         return report
     # equal values compare equal: the sign of a zero maximum needs its own look
-    for dtype in (np.float16, np.float32, np.float64):
-        x = zeros.astype(dtype)
-        got = np.asarray(fn(x.copy(), 2, 2, 0)[0])
-        want = F.max_pool2d(x[None], 2, 2)[0]
-        if not np.array_equal(np.signbit(got), np.signbit(want)):
-            where = f"{np.dtype(dtype).name}: got {got.tolist()}, expected {want.tolist()}"
+    for description, args, (want, _), _ in cases[-3:]:
+        result, _, _ = _call(fn, args)
+        if not np.array_equal(np.signbit(np.asarray(result[0])), np.signbit(want)):
+            where = f"{description}: got {np.asarray(result[0]).tolist()}, expected {want.tolist()}"
             return _fail("check_max_pool_special", "special_zero_sign", where)
     return report
