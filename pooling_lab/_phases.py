@@ -84,12 +84,12 @@ def moves_vectors(plan: PhasePlan, itemsize: int) -> bool:
     (``vectors``): when they are 16 bytes or more. Copying vectors of 4 or 8 bytes this way
     is a strided copy of single elements (slower than max pooling's one dimension at a
     time); from 16 bytes on (4 float32 channels), max pooling by gathering each offset was
-    10-35% faster on the benchmark's channels-last configurations 2, 3 and 3d (commit
-    12d2eda), and slower with 3 channels in a measurement not kept in the repository (no
-    configuration of the benchmark tiles windows with fewer than 4 channels). The same switch
-    picks the average pool's routes, forward and backward, where gathering was faster on
-    configurations 2, 3 and 5 in a standalone measurement, by a few percent to a fifth (not
-    measured separately at the threshold)."""
+    7-26% faster on the benchmark's channels-last configurations 2, 3 and 3d, forward alone,
+    standalone (commit 12d2eda's message), and slower with 3 channels in a measurement not
+    kept in the repository (no configuration of the benchmark tiles windows with fewer than 4
+    channels). The same switch picks the average pool's routes, forward and backward, where
+    gathering was faster on configurations 2, 3 and 5 in a standalone measurement, by a few
+    percent to a fifth (not measured separately at the threshold)."""
     return plan.channels_last and plan.spatial[-1] * itemsize >= 16
 
 

@@ -71,3 +71,9 @@ def test_each_slip_is_named_with_a_fitting_hint(slip, key, in_hint):
 def test_a_float64_result_for_float32_input_is_a_dtype_slip():
     report = check_avg_pool_offsets(lambda x, k, s: avg_pool_offsets(x.astype(np.float64), k, s))
     assert report.misconception == "dtype", repr(report)
+
+
+def test_a_tuple_returned_keeps_the_one_result_hint():
+    report = check_avg_pool_offsets(lambda x, k, s: (avg_pool_offsets(x, k, s), None))
+    assert report.misconception == "shape", repr(report)
+    assert "return one result" in report.hint

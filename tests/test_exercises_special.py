@@ -87,7 +87,7 @@ def test_the_chapters_solution_passes():
     ("slip", "key", "in_hint"),
     [
         ("step1", "special_nan_loses", "(values > best) | np.isnan(values)"),
-        ("first_nan", "special_first_nan", "drop the condition"),
+        ("first_nan", "special_first_nan", "drop that condition"),
         ("padding", "special_padding_wins", "first real element"),
         ("no_nan_test", "special_nan_ignored", "(values > best) | np.isnan(values)"),
         ("fmax", "special_nan_ignored", "not np.fmax"),
@@ -121,3 +121,42 @@ def test_a_function_that_fails_on_float16_gets_a_report_not_a_traceback():
     report = check_max_pool_special(no_float16)
     assert report.misconception == "crashed", repr(report)
     assert "float16" in report.message
+
+
+def test_a_wrong_output_size_gets_a_forward_hint():
+    def unpadded_size(x, k, s, p):
+        out, idx = max_pool_special(x, k, s, p)
+        h, w = (x.shape[-2] - k) // s + 1, (x.shape[-1] - k) // s + 1  # without the padding
+        return out[..., :h, :w], idx[..., :h, :w]
+
+    report = check_max_pool_special(unpadded_size)
+    assert report.misconception == "shape", repr(report)
+    assert "counted on the padded plane" in report.hint
+
+
+def test_an_argmax_solution_gets_a_hint_about_argmax():
+    def by_argmax(x, k, s, p):
+        xp = np.pad(x, [(p, p), (p, p)], constant_values=-np.inf)
+        ho, wo = (xp.shape[0] - k) // s + 1, (xp.shape[1] - k) // s + 1
+        out, idx = np.empty((ho, wo), x.dtype), np.empty((ho, wo), np.int64)
+        for a in range(ho):
+            for b in range(wo):
+                window = xp[a * s : a * s + k, b * s : b * s + k]
+                real = np.isfinite(window) | np.isnan(window) | (window == np.inf)
+                real[: max(0, p - a * s), :] = False  # padded rows and columns never win
+                real[:, : max(0, p - b * s)] = False
+                real[max(0, x.shape[0] + p - a * s) :, :] = False
+                real[:, max(0, x.shape[1] + p - b * s) :] = False
+                scores = np.where(real, window, -np.inf)
+                first_real = int(np.argmax(real))
+                at = int(np.argmax(scores)) if np.any(scores > -np.inf) else first_real
+                if np.isnan(scores).any():
+                    at = int(np.argmax(np.isnan(scores)))  # argmax finds the first NaN
+                u, v = divmod(at, k)
+                out[a, b] = window[u, v]
+                idx[a, b] = (a * s + u - p) * x.shape[1] + (b * s + v - p)
+        return out, idx
+
+    report = check_max_pool_special(by_argmax)
+    assert report.misconception == "special_first_nan", repr(report)
+    assert "np.argmax returns the first NaN" in report.hint

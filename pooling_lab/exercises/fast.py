@@ -37,8 +37,13 @@ _UNCUT_HINT = (
     "the end of the plane, x[..., i::s, j::s], can hold a row or a column more"
 )
 _SHAPE_HINT = (
-    "the output has one value per window: ho = (H - k) // s + 1 rows and wo = (W - k) // s + 1 "
-    "columns, counted with the stride s, from the plane's own height H and width W"
+    "the output keeps x's leading axes and has one value per window: ho = (H - k) // s + 1 rows "
+    "and wo = (W - k) // s + 1 columns, counted with the stride s, from the plane's own height H "
+    "and width W"
+)
+_SPECIAL_SHAPE_HINT = (
+    "the output and the indices have one entry per window: (H + 2p - k) // s + 1 rows and "
+    "(W + 2p - k) // s + 1 columns, counted on the padded plane"
 )
 
 
@@ -97,8 +102,8 @@ def check_avg_pool_offsets(fn: Callable) -> Report:
     report = _diagnose("check_avg_pool_offsets", fn, cases)
     if report.misconception == "crashed" and "could not be broadcast" in report.message:
         report = replace(report, hint=_UNCUT_HINT)
-    elif report.misconception == "shape":  # the table's words speak of gradients
-        report = replace(report, hint=_SHAPE_HINT)
+    elif report.misconception == "shape" and "number of results" not in report.message:
+        report = replace(report, hint=_SHAPE_HINT)  # the table's words speak of gradients
     return report
 
 
@@ -125,7 +130,9 @@ MISCONCEPTIONS.update(
         "special_first_nan": (
             "in a window with two NaNs the first one won; in PyTorch the last one does",
             "PyTorch takes a new maximum on a larger value or on any NaN, also when the "
-            "maximum so far is a NaN: drop the condition that best is not NaN",
+            "maximum so far is a NaN, so a window's last NaN wins: if you take a NaN only where "
+            "best is not NaN, drop that condition; np.argmax returns the first NaN, so it cannot "
+            "give this rule",
         ),
         "special_padding_wins": (
             "a window whose real elements are all -inf reported a position in the padding",
@@ -252,6 +259,8 @@ def check_max_pool_special(fn: Callable) -> Report:
                 mistakes[key] = wrong
         cases.append((description, (x, k, s, p), right, mistakes))
     report = _diagnose("check_max_pool_special", fn, cases, names=("output", "indices"))
+    if report.misconception == "shape" and "number of results" not in report.message:
+        return replace(report, hint=_SPECIAL_SHAPE_HINT)  # the table's words speak of gradients
     if not report.passed:
         return report
     # equal values compare equal: the sign of a zero maximum needs its own look

@@ -36,8 +36,8 @@ MISCONCEPTIONS.update(
             "a window (its gradient stays 0), as PyTorch and pooling_lab do",
         ),
         "lp_overflow": (
-            "the sum of x^p overflowed to inf in float32, and the window's gradient with it "
-            "(0, inf or nan)",
+            "the p-th powers of the window (or their sum) overflowed to inf in float32, and the "
+            "window's gradient with them (0, inf or nan)",
             "float32 overflows above about 3.4e38, and 8^64 = 2^192 is far beyond it: divide "
             "the window by its maximum M first, r = x / M, so that every r^p lies in [0, 1]; "
             "then y / M = (sum r^p)^(1/p) and the gradient is (r_i / (y / M))^(p-1)",
