@@ -309,6 +309,22 @@ MISCONCEPTIONS = {
 }
 
 
+_RESULT_COUNT = "the wrong number of results"
+
+
+def _wrong_shape(report: Report) -> bool:
+    """Whether ``report`` is about an array of the wrong shape: a "shape" report other than the
+    wrong number of results, whose own hint (return a tuple of n) fits every exercise."""
+    return report.misconception == "shape" and not report.message.startswith(_RESULT_COUNT)
+
+
+def _with_hints(report: Report, hints: dict[str, str]) -> Report:
+    """``report`` with a checker's own hint for its misconception, where the checker has one
+    (the table's words are shared by every exercise and may not fit this one's code)."""
+    hint = hints.get(report.misconception)
+    return report if hint is None else replace(report, hint=hint)
+
+
 def _fail(exercise, key, where=""):
     message, hint = MISCONCEPTIONS[key]
     return Report(exercise, False, message + (f" ({where})" if where else ""), key, hint)
@@ -445,7 +461,7 @@ def _diagnose(exercise, fn, cases, names=None, extra=None):
         want = expected if isinstance(expected, tuple) else (expected,)
         got = _unpack(result, len(want))
         if len(got) != len(want):
-            message = f"the wrong number of results ({description}: expected {len(want)}, got "
+            message = f"{_RESULT_COUNT} ({description}: expected {len(want)}, got "
             message += f"{len(got)})"
             what = ", ".join(names) if names else "in the order the exercise gives"
             hint = (

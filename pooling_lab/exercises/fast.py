@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 
 from .. import functional as F
-from ._checking import MISCONCEPTIONS, Report, _call, _diagnose, _fail
+from ._checking import MISCONCEPTIONS, Report, _call, _diagnose, _fail, _wrong_shape
 
 MISCONCEPTIONS.update(
     {
@@ -102,7 +102,7 @@ def check_avg_pool_offsets(fn: Callable) -> Report:
     report = _diagnose("check_avg_pool_offsets", fn, cases)
     if report.misconception == "crashed" and "could not be broadcast" in report.message:
         report = replace(report, hint=_UNCUT_HINT)
-    elif report.misconception == "shape" and "number of results" not in report.message:
+    elif _wrong_shape(report):
         report = replace(report, hint=_SHAPE_HINT)  # the table's words speak of gradients
     return report
 
@@ -259,7 +259,7 @@ def check_max_pool_special(fn: Callable) -> Report:
                 mistakes[key] = wrong
         cases.append((description, (x, k, s, p), right, mistakes))
     report = _diagnose("check_max_pool_special", fn, cases, names=("output", "indices"))
-    if report.misconception == "shape" and "number of results" not in report.message:
+    if _wrong_shape(report):
         return replace(report, hint=_SPECIAL_SHAPE_HINT)  # the table's words speak of gradients
     if not report.passed:
         return report

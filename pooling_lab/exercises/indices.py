@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 
 from .. import functional as F
-from ._checking import MISCONCEPTIONS, Report, _diagnose
+from ._checking import MISCONCEPTIONS, Report, _diagnose, _wrong_shape
 
 MISCONCEPTIONS.update(
     {
@@ -126,6 +126,6 @@ def check_max_pool_indices(fn: Callable) -> Report:
                 mistakes[key] = (out[0], wrong)
         cases.append((description, (x, k, s, p), (out[0], idx[0]), mistakes))
     report = _diagnose("check_max_pool_indices", fn, cases, names=("output", "indices"))
-    if report.misconception == "shape" and "number of results" not in report.message:
+    if _wrong_shape(report):
         report = replace(report, hint=_SHAPE_HINT)
     return report

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 
 import numpy as np
 
 from ..generalized import lp_pool2d_backward
-from ._checking import MISCONCEPTIONS, Report, _diagnose
+from ._checking import MISCONCEPTIONS, Report, _diagnose, _with_hints
 
 MISCONCEPTIONS.update(
     {
@@ -144,8 +143,7 @@ def check_lp_pool_backward(fn: Callable) -> Report:
         cases.append((description, (v, g, p, k, s), right, mistakes))
     report = _diagnose("check_lp_pool_backward", fn, cases, extra=_overflowed)
     # the table's hints for these two speak of log-sum-exp and of max and average pooling
-    hint = _HINTS.get(report.misconception)
-    return replace(report, hint=hint) if hint else report
+    return _with_hints(report, _HINTS)
 
 
 _HINTS = {

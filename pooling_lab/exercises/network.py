@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 
 from ..conv import col2im, im2col
-from ._checking import MISCONCEPTIONS, Report, _diagnose
+from ._checking import MISCONCEPTIONS, Report, _diagnose, _with_hints, _wrong_shape
 
 # One hint for both channel-axis slips: np.rot90 and np.flip each land on either model,
 # depending on whether the learner convolves with the turned kernel or uses col2im.
@@ -288,8 +288,6 @@ def check_conv_backward(fn: Callable) -> Report:
         names=("grad_x", "grad_weight", "grad_bias"),
         extra=_one_result_slip,
     )
-    if report.misconception == "shape" and "number of results" not in report.message:
+    if _wrong_shape(report):
         report = replace(report, hint=_CONV_SHAPE_HINT)
-    if report.misconception in _CONV_HINTS:
-        report = replace(report, hint=_CONV_HINTS[report.misconception])
-    return report
+    return _with_hints(report, _CONV_HINTS)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 
 import numpy as np
 
-from ._checking import MISCONCEPTIONS, Report, _diagnose
+from ._checking import MISCONCEPTIONS, Report, _diagnose, _with_hints
 
 MISCONCEPTIONS.update(
     {
@@ -154,5 +153,4 @@ def check_pool_deltas(fn: Callable) -> Report:
         mistakes = {key: _pool_deltas(*args, mistake=key) for key in keys}
         cases.append((description, args, _pool_deltas(*args), mistakes))
     report = _diagnose("check_pool_deltas", fn, cases)
-    hint = {"overwrite": _OVERWRITE_HINT, "dtype": _DTYPE_HINT}.get(report.misconception)
-    return report if hint is None else replace(report, hint=hint)
+    return _with_hints(report, {"overwrite": _OVERWRITE_HINT, "dtype": _DTYPE_HINT})
