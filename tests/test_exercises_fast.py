@@ -18,8 +18,8 @@ from pooling_lab.exercises import check_avg_pool_offsets
 def avg_pool_offsets(x, k, s):
     ho, wo = (x.shape[-2] - k) // s + 1, (x.shape[-1] - k) // s + 1
     total = np.zeros(x.shape[:-2] + (ho, wo), dtype=x.dtype)
-    for i, j in itertools.product(range(k), range(k)):
-        total += x[..., i : i + s * ho : s, j : j + s * wo : s]
+    for u, v in itertools.product(range(k), range(k)):
+        total += x[..., u : u + s * ho : s, v : v + s * wo : s]
     return total / (k * k)
 
 
@@ -28,15 +28,15 @@ def slipped(x, k, s, *, slip):
     if slip == "count_from_h":  # both counts from the height
         wo = ho
     total = None if slip == "view" else np.zeros(x.shape[:-2] + (ho, wo), dtype=x.dtype)
-    for i, j in itertools.product(range(k), range(k)):
+    for u, v in itertools.product(range(k), range(k)):
         if slip == "stride":
-            values = x[..., i : i + ho, j : j + wo]
+            values = x[..., u : u + ho, v : v + wo]
         elif slip == "step_k":
-            values = x[..., i : i + k * ho : k, j : j + k * wo : k]
+            values = x[..., u : u + k * ho : k, v : v + k * wo : k]
         elif slip == "uncut":
-            values = x[..., i::s, j::s]
+            values = x[..., u::s, v::s]
         else:
-            values = x[..., i : i + s * ho : s, j : j + s * wo : s]
+            values = x[..., u : u + s * ho : s, v : v + s * wo : s]
         if total is None:
             total = values  # a view into x: the += below writes into the input
         else:
@@ -56,7 +56,7 @@ def test_the_chapters_solution_passes():
         ("stride", "offsets_stride_one", "every s-th row and column"),
         ("by_k", "offsets_divided_by_k", "sum over k * k"),
         ("sum", "offsets_not_divided", "number of elements, k * k"),
-        ("uncut", "crashed", "x[..., i::s, j::s], can hold a row or a column more"),
+        ("uncut", "crashed", "x[..., u::s, v::s], can hold a row or a column more"),
         ("view", "mutated", "copy"),
         ("step_k", "crashed", "(the stride, not k)"),
         ("count_from_h", "shape", "from the plane's own height H and width W"),

@@ -25,8 +25,8 @@ def max_pool_special(x, k, s, p):
     best = np.full(x.shape[:-2] + (ho, wo), -np.inf, dtype=x.dtype)
     winner = np.zeros(best.shape, dtype=np.int64)
     have = np.zeros(best.shape, dtype=bool)  # has the window taken a real element yet?
-    for number, (i, j) in enumerate(itertools.product(range(k), range(k))):
-        cut = (..., slice(i, i + s * ho, s), slice(j, j + s * wo, s))
+    for number, (u, v) in enumerate(itertools.product(range(k), range(k))):
+        cut = (..., slice(u, u + s * ho, s), slice(v, v + s * wo, s))
         values = xp[cut]
         take = real[cut] & (~have | (values > best) | np.isnan(values))
         best = np.where(take, values, best)  # np.maximum could flip a zero's sign
@@ -45,8 +45,8 @@ def slipped(x, k, s, p, *, slip):
     best = np.full(x.shape[:-2] + (ho, wo), -np.inf, dtype=x.dtype)
     winner = np.zeros(best.shape, dtype=np.int64)
     have = np.zeros(best.shape, dtype=bool)
-    for number, (i, j) in enumerate(itertools.product(range(k), range(k))):
-        cut = (..., slice(i, i + s * ho, s), slice(j, j + s * wo, s))
+    for number, (u, v) in enumerate(itertools.product(range(k), range(k))):
+        cut = (..., slice(u, u + s * ho, s), slice(v, v + s * wo, s))
         values = xp[cut]
         larger = values >= best if slip == "ge" else values > best
         if slip == "step1":  # the chapter's Step 1, unchanged

@@ -14,9 +14,9 @@ MISCONCEPTIONS.update(
     {
         "offsets_stride_one": (
             "the slices step by 1, not by the stride",
-            "offset (i, j) of window (a, b) is input element (a * s + i, b * s + j), so the "
-            "offset's values for every window are every s-th row and column from (i, j): "
-            "x[..., i : i + s * ho : s, j : j + s * wo : s]",
+            "offset (u, v) of window (a, b) is input element (a * s + u, b * s + v), so the "
+            "offset's values for every window are every s-th row and column from (u, v): "
+            "x[..., u : u + s * ho : s, v : v + s * wo : s]",
         ),
         "offsets_divided_by_k": (
             "the windows' sums were divided by k, not by k * k",
@@ -33,8 +33,8 @@ _UNCUT_HINT = (
     "the arrays your function adds have different shapes: every offset's slice, and the total, "
     "must have the output's shape (..., ho, wo), with ho = (H - k) // s + 1 and "
     "wo = (W - k) // s + 1. Take every s-th row and column (the stride, not k) and stop after "
-    "ho and wo of them: x[..., i : i + s * ho : s, j : j + s * wo : s]; a slice that runs to "
-    "the end of the plane, x[..., i::s, j::s], can hold a row or a column more"
+    "ho and wo of them: x[..., u : u + s * ho : s, v : v + s * wo : s]; a slice that runs to "
+    "the end of the plane, x[..., u::s, v::s], can hold a row or a column more"
 )
 _SHAPE_HINT = (
     "the output keeps x's leading axes and has one value per window: ho = (H - k) // s + 1 rows "
@@ -52,9 +52,9 @@ def _offsets_mean(x, k, s, mistake=None):
     ho, wo = (x.shape[-2] - k) // s + 1, (x.shape[-1] - k) // s + 1
     step = 1 if mistake == "offsets_stride_one" else s
     total = np.zeros(x.shape[:-2] + (ho, wo), dtype=x.dtype)
-    for i in range(k):
-        for j in range(k):
-            total += x[..., i : i + step * ho : step, j : j + step * wo : step]
+    for u in range(k):
+        for v in range(k):
+            total += x[..., u : u + step * ho : step, v : v + step * wo : step]
     divisor = {"offsets_divided_by_k": k, "offsets_not_divided": 1}.get(mistake, k * k)
     return total / x.dtype.type(divisor)
 
@@ -162,8 +162,8 @@ def _special_pool(x, k, s, p, mistake=None):
     winner = np.zeros((ho, wo), dtype=np.int64)
     have = np.zeros((ho, wo), dtype=bool)
     for number in range(k * k):
-        i, j = divmod(number, k)
-        cut = (slice(i, i + s * ho, s), slice(j, j + s * wo, s))
+        u, v = divmod(number, k)
+        cut = (slice(u, u + s * ho, s), slice(v, v + s * wo, s))
         values = xp[cut]
         with np.errstate(invalid="ignore"):
             larger = values >= best if mistake == "index_last_tie" else values > best
