@@ -162,3 +162,48 @@ def test_fractional_windows_can_fill_only_the_outlined_windows_winners():
     assert len(every.get_paths()) == 16 and len(two.get_paths()) == 2
     with pytest.raises(ValueError, match="winners must be 'all' or 'outlined'"):
         plots.fractional_windows(x, 2, 4, (0.3, 0.8), winners="some")
+
+
+@pytest.mark.parametrize(
+    ("kernel", "stride", "offset"), [(3, 2, (1, 2)), (3, 2, (2, 1)), (2, 2, (1, 1))]
+)
+def test_flat_slice_draws_what_each_output_of_the_extended_grid_reads(kernel, stride, offset):
+    size = 7
+    grid_ax, outputs_ax, strip_ax = plots.flat_slice(size, kernel, stride, offset)
+    u, v = offset
+    side = (size - kernel) // stride + 1
+    reach = (kernel - 1) // stride
+    ext = side + reach
+    grid = np.full((ext, ext), -np.inf)
+    phase = np.arange(size * size).reshape(size, size)[u % stride :: stride, v % stride :: stride]
+    grid[: phase.shape[0], : phase.shape[1]] = phase[:ext, :ext]
+    t = (u // stride) * ext + (v // stride)
+    length = ext * ext - (reach * ext + reach)
+    reads = grid.ravel()[t : t + length]
+    labels = ["-inf" if np.isinf(g) else str(int(g)) for g in grid.ravel()]
+    assert [text.get_text() for text in grid_ax.texts] == labels  # the phase, -inf outside
+    shown = [text.get_text() for text in outputs_ax.texts]
+    assert len(shown) == ext * ext
+    expected = ["-inf" if np.isinf(r) else str(int(r)) for r in reads] + [""] * (ext * ext - length)
+    assert shown == expected
+    # the kept outputs read Step 1's strided slice
+    kept = [shown[r * ext + c] for r in range(side) for c in range(side)]
+    numbers = np.arange(size * size).reshape(size, size)
+    strided = numbers[u : u + stride * side : stride, v : v + stride * side : stride]
+    assert kept == [str(n) for n in strided.ravel()]
+    positions = [text.get_text() for text in strip_ax.texts[1 : 2 * ext * ext : 2]]
+    assert positions == [str(p) for p in range(ext * ext)]
+    assert f"[{t} : {t + length}]" in strip_ax.texts[-1].get_text()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"kernel": 8}, "kernel must lie in"),
+        ({"stride": 3}, "stride must be 1 or 2"),
+        ({"offset": (3, 0)}, "offset must lie in"),
+    ],
+)
+def test_flat_slice_names_a_bad_argument(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        plots.flat_slice(**kwargs)

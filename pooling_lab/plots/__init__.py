@@ -30,7 +30,7 @@ from .grids import _outline_colours as _outline_colours
 from .grids import _winner_mask as _winner_mask
 from .grids import fractional_windows, matrix, pooling_windows
 from .phases import PHASE_COLORS as PHASE_COLORS
-from .phases import stride_phases
+from .phases import flat_slice, stride_phases
 from .routing import gradient_routing, tie_rules
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "animate_ties",
     "explorer",
     "explorer_state",
+    "flat_slice",
     "fractional_windows",
     "gradient_routing",
     "jacobian",

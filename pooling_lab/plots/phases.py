@@ -138,3 +138,159 @@ def stride_phases(
         ax.invert_yaxis()
         ax.axis("off")
     return left, right
+
+
+def flat_slice(size: int = 7, kernel: int = 3, stride: int = 2, offset=(1, 2), axes=None):
+    """Draw how one kernel offset of Step 2 reads a single flat slice of its phase.
+
+    The input is ``size`` x ``size``, numbered 0, 1, ... row by row. Offset ``(u, v)`` reads
+    phase ``(u % stride, v % stride)``, shifted by ``(u // stride, v // stride)``. On the
+    phase's *extended grid*, as wide as the output plus the largest shift (the rest filled
+    with -inf), that shift is a flat shift ``t``, and the offset's values for every output are
+    the slice ``grid.ravel()[t : t + L]``.
+
+    Top left: the phase on its extended grid. Middle: the same grid flattened row by row, with
+    the slice marked. Top right: the outputs on the extended grid, each with the input element
+    it read. The real outputs are kept. The extra outputs are cropped at the end: an extra
+    column reads past its row's end, into the next row. Outputs past the slice's end are never
+    computed.
+
+    Parameters
+    ----------
+    size, kernel, stride : int
+        Input side, kernel side and stride (no padding, no dilation).
+    offset : (int, int)
+        The kernel offset ``(u, v)`` whose slice is drawn, each in ``[0, kernel)``.
+    axes : three matplotlib Axes, optional
+        Where to draw (grid, outputs, strip); a new figure by default.
+
+    Returns
+    -------
+    tuple of three matplotlib Axes
+        The phase's grid, the outputs, and the flattened strip.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> grid, outputs, strip = flat_slice(size=7, kernel=3, stride=2, offset=(1, 2))
+    >>> [t.get_text() for t in outputs.texts[:4]]  # the first output row: 21 wraps around
+    ['9', '11', '13', '21']
+    """
+    u, v = offset
+    if not 1 <= kernel <= size:
+        raise ValueError(f"flat_slice: kernel must lie in [1, size], but got {kernel}")
+    if stride < 1 or stride * stride > len(PHASE_COLORS):
+        raise ValueError(f"flat_slice: stride must be 1 or 2, but got {stride}")
+    if not (0 <= u < kernel and 0 <= v < kernel):
+        raise ValueError(f"flat_slice: offset must lie in [0, kernel) twice, but got {offset}")
+    plt = _pyplot()
+    from matplotlib.patches import Rectangle
+
+    side = (size - kernel) // stride + 1  # outputs along each dimension
+    reach = (kernel - 1) // stride  # the largest shift inside a phase
+    ext = side + reach  # the extended grid, one phase
+    length = ext * ext - (reach * ext + reach)  # L: every shifted slice stays inside the grid
+    pr, pc = u % stride, v % stride
+    t = (u // stride) * ext + (v // stride)
+    numbers = [[r * size + c for c in range(size)] for r in range(size)]
+    grid = [[None] * ext for _ in range(ext)]  # None: -inf, outside the phase
+    for r in range(ext):
+        for c in range(ext):
+            src = (r * stride + pr, c * stride + pc)
+            if src[0] < size and src[1] < size:
+                grid[r][c] = numbers[src[0]][src[1]]
+    flat = [grid[p // ext][p % ext] for p in range(ext * ext)]
+    phase = pr * stride + pc
+    color, hatch = PHASE_COLORS[phase], PHASE_HATCHES[phase]
+    kept = {o for o in range(length) if o // ext < side and o % ext < side}
+
+    def box(ax, x, y, label, face="white", fill_hatch="", bold=False, edge="white", lw=1.5):
+        ax.add_patch(
+            Rectangle((x, y), 1, 1, facecolor=face, edgecolor=edge, lw=lw, hatch=fill_hatch)
+        )
+        ax.text(
+            x + 0.5,
+            y + 0.5,
+            label,
+            ha="center",
+            va="center",
+            fontsize=9,
+            fontweight="bold" if bold else "normal",
+        )
+
+    def show(value):
+        return "-inf" if value is None else str(value)
+
+    if axes is None:
+        fig = plt.figure(figsize=(9, 5.6), layout="constrained")
+        spec = fig.add_gridspec(2, 2, height_ratios=[ext, 2.2])
+        axes = (
+            fig.add_subplot(spec[0, 0]),
+            fig.add_subplot(spec[0, 1]),
+            fig.add_subplot(spec[1, :]),
+        )
+    grid_ax, out_ax, strip_ax = axes
+
+    read_by_kept = {o + t for o in kept}
+    read_by_cropped = {o + t for o in range(length)} - read_by_kept
+
+    def element(ax, x, y, p):
+        """Position ``p`` of the flattened grid, drawn by who reads it."""
+        label = show(flat[p])
+        if p in read_by_kept:
+            box(ax, x, y, label, color, hatch, bold=True)
+        elif p in read_by_cropped:
+            box(ax, x, y, label, "#eeeeee", "xx", edge="#999999", lw=1)
+        else:
+            box(ax, x, y, label, "white", edge="#bbbbbb", lw=1)
+
+    for p in range(ext * ext):
+        element(grid_ax, p % ext, p // ext, p)
+    grid_ax.set_title(
+        f"phase ({pr}, {pc}) on its {ext}x{ext} extended grid,\nby who reads each element",
+        fontsize=10,
+    )
+
+    for o in range(ext * ext):
+        r, c = divmod(o, ext)
+        if o >= length:
+            box(out_ax, c, r, "", "white", edge="#bbbbbb", lw=1)
+        elif o in kept:
+            box(out_ax, c, r, show(flat[o + t]), color, hatch, bold=True)
+        else:
+            box(out_ax, c, r, show(flat[o + t]), "#eeeeee", "xx", edge="#999999", lw=1)
+    out_ax.add_patch(Rectangle((0, 0), side, side, fill=False, edgecolor="black", lw=2.5))
+    out_ax.set_title(
+        f"outputs on the extended grid: what offset ({u}, {v})\nreads. Kept: outlined, "
+        "coloured; cropped:\ncross-hatched; never computed: empty",
+        fontsize=10,
+    )
+
+    for p in range(ext * ext):
+        element(strip_ax, p, 0, p)
+        strip_ax.text(p + 0.5, -0.3, str(p), ha="center", va="center", fontsize=8, color="#555555")
+    for r in range(1, ext):  # where one grid row ends and the next begins
+        strip_ax.plot([r * ext, r * ext], [-0.1, 1.1], color="black", lw=1, ls=":")
+    strip_ax.plot([t, t + length], [1.35, 1.35], color="black", lw=2)
+    for end in (t, t + length):
+        strip_ax.plot([end, end], [1.2, 1.5], color="black", lw=2)
+    strip_ax.text(
+        t + length / 2,
+        1.85,
+        f"the slice grid.ravel()[{t} : {t + length}]: shift t = {t}, length L = {length}",
+        ha="center",
+        va="center",
+        fontsize=9,
+    )
+    strip_ax.set_title(
+        "the grid flattened row by row (dotted: where a row ends; above each cell, its position)",
+        fontsize=10,
+        pad=16,  # above the positions
+    )
+    for ax in axes:
+        ax.set_aspect("equal")
+        ax.autoscale_view()
+        ax.invert_yaxis()
+        ax.axis("off")
+    return grid_ax, out_ax, strip_ax
