@@ -19,25 +19,19 @@ PASS check_relu_backward: all 4 cases agree.
 """
 
 from ._checking import MISCONCEPTIONS, Report
+from .backward import check_max_pool_backward, check_split_ties_backward
+from .derivatives import check_dense_backward, check_max2_backward, check_relu_backward
+from .family import (
+    check_adaptive_avg_pool_backward,
+    check_avg_pool_backward,
+    check_lse_pool_backward,
+)
 from .fast import check_avg_pool_offsets, check_max_pool_special
+from .forward import check_max_pool_forward, check_output_size
+from .fractional import check_fractional_starts
 from .indices import check_max_pool_indices
 from .lp import check_lp_pool_backward
 from .network import check_conv_backward
-from .part1 import (
-    check_dense_backward,
-    check_max2_backward,
-    check_max_pool_backward,
-    check_max_pool_forward,
-    check_output_size,
-    check_relu_backward,
-    check_split_ties_backward,
-)
-from .part2 import (
-    check_adaptive_avg_pool_backward,
-    check_avg_pool_backward,
-    check_fractional_starts,
-    check_lse_pool_backward,
-)
 from .worked import check_pool_deltas
 
 __all__ = [
