@@ -43,3 +43,23 @@ class Layer:
 
 def _show(value):
     return value if isinstance(value, int) else tuple(value)
+
+
+class _ValueLayer(Layer):
+    """A layer around a function pair ``_fn(x, *args)`` / ``_bw(g, x, *args)`` whose backward
+    needs the forward's input values (kept as a copy)."""
+
+    _input = None
+    args: tuple = ()
+    _arg_names: tuple[str, ...] = ()
+
+    def forward(self, x):
+        out = self._fn(x, *self.args)
+        self._input = np.array(x)
+        return out
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        return self._bw(grad_output, self._saved("_input"), *self.args)
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{name}={value!r}" for name, value in zip(self._arg_names, self.args))

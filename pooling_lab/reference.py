@@ -262,7 +262,7 @@ def lp_pool(x, norm_type, kernel_size, stride=None, ceil_mode=False, *, ndim=2):
     >>> lp_pool(np.array([[[3., 4.], [0., 0.]]]), 2, 2)
     array([[[5.]]])
     """
-    from .generalized import _check_signs, _norm  # the argument rules, shared
+    from ._lp import _check_signs, _norm  # the argument rules, shared
 
     p = _norm("reference.lp_pool", norm_type)
     win = make_window("reference.lp_pool", ndim, kernel_size, stride, 0, 1, ceil_mode)

@@ -9,6 +9,7 @@ import pytest
 from helpers import random_config
 
 import pooling_lab as pl
+from pooling_lab import _lp
 from pooling_lab import generalized as G
 from pooling_lab.gradcheck import gradcheck, tie_free
 
@@ -370,7 +371,7 @@ def test_lp_gradient_total_runs_from_the_window_size_to_one():
 def test_lp_core_is_dimension_generic():
     # _lp takes n; a 3-D caller (lp_pool3d) uses the same core, so check n = 3 here too
     x = np.random.default_rng(3).uniform(0.1, 2.0, (2, 3, 4, 5, 6))
-    out = G._lp("lp_pool3d", 3, x, 3.0, 2, None, False)
+    out = _lp._lp("lp_pool3d", 3, x, 3.0, 2, None, False)
     # a 3-D window of 2x2x2: compare with a direct sum over the 8 offsets
     total = sum(
         x[:, :, a : a + 4 : 2, b : b + 4 : 2, c : c + 6 : 2] ** 3
@@ -380,7 +381,7 @@ def test_lp_core_is_dimension_generic():
     )
     np.testing.assert_allclose(out, total ** (1 / 3), rtol=1e-12)
     g = np.ones_like(out)
-    grad = G._lp("lp_pool3d", 3, x, 3.0, 2, None, False, g)
+    grad = _lp._lp("lp_pool3d", 3, x, 3.0, 2, None, False, g)
     # without overlap the gradient is (x / y) ** (p - 1) of each element's own window
     y = np.repeat(np.repeat(np.repeat(out, 2, 2), 2, 3), 2, 4)
     np.testing.assert_allclose(grad[:, :, :, :4], (x[:, :, :, :4] / y) ** 2, rtol=1e-12)

@@ -156,8 +156,8 @@ def test_max_pool3d_layer_remembers_indices_and_repr():
 
 
 # ---------------------------------------------------------------------------------------------
-# Lp pooling in 3-D. These need generalized._lp to be N-dimensional (done on another branch);
-# until that branch is merged they fail with "kernel_size must be ... a tuple of 2 ints".
+# Lp pooling in 3-D: lp_pool3d and LPPool3d, through the same N-dimensional core as 1-D and 2-D
+# (pooling_lab/_lp.py).
 
 
 def _lp3_case(case):
