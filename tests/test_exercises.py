@@ -579,6 +579,19 @@ def test_one_result_returned_in_a_tuple_is_told_to_return_one_result():
     assert "gradient" not in report.hint  # the same hint serves checkers of counts and starts
 
 
+def test_dense_backward_with_two_results_is_told_to_return_three():
+    report = ex.check_dense_backward(lambda x, w, g: (g @ w.T, x.T @ g))
+    assert "number of results" in report.message
+    assert report.hint.startswith("return a tuple of 3: grad_x, grad_W, grad_b")
+
+
+def test_max_pool_forward_with_indices_too_is_told_to_return_one_result():
+    # a learner who also returned the indices (as max_pool2d(..., return_indices=True) does)
+    report = ex.check_max_pool_forward(lambda x, k, s, p: (forward(x, k, s, p), None))
+    assert "number of results" in report.message and "not a tuple" in report.hint
+    assert "per window" not in report.hint  # the output-shape hint would send them elsewhere
+
+
 def test_max_pool_forward_shape_hint_speaks_of_windows():
     report = ex.check_max_pool_forward(lambda x, k, s, p: forward(x, k, s, p)[None])
     assert report.misconception == "shape" and "per window" in report.hint

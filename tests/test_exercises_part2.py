@@ -395,6 +395,12 @@ def starts_right(u, size, out, k):  # the chapter's solution
     return result
 
 
+def test_fractional_starts_in_a_tuple_are_told_to_return_one_result():
+    report = ex.check_fractional_starts(lambda u, size, out, k: (starts_right(u, size, out, k), k))
+    assert "number of results" in report.message and "not a tuple" in report.hint
+    assert report.hint != ex.MISCONCEPTIONS["shape"][1]
+
+
 def starts_without_the_term(u, size, out, k):  # the chapter's own wrong solution
     s_bar = (size - k) / (out - 1) if out > 1 else 0.0
     return [int((i + u) * s_bar) for i in range(out - 1)] + [size - k]

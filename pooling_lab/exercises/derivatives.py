@@ -9,7 +9,7 @@ from dataclasses import replace
 import numpy as np
 
 from .. import functional as F
-from ._checking import Report, _call, _diagnose, _fail, _opposite_sign
+from ._checking import Report, _call, _diagnose, _fail, _opposite_sign, _wrong_shape
 
 # The pooling checkers' last_tie hint speaks of scanning a window; a learner of max2_backward
 # wrote a comparison of two arrays instead, so the hint must speak of that comparison.
@@ -93,7 +93,7 @@ def check_dense_backward(fn: Callable) -> Report:
     if report.misconception == "crashed" and "matmul" in report.message:
         # a product whose inner sizes do not agree: the shapes decide which product is meant
         return replace(report, hint=_DENSE_SHAPE_HINT + _DENSE_PRODUCT_HINT)
-    if report.misconception == "shape":
+    if _wrong_shape(report):  # not a wrong number of results, whose own hint fits
         result, _, _ = _call(fn, (x, W, g))
         three = isinstance(result, (tuple, list)) and len(result) == 3
         if three and np.shape(result[1]) == (2, 4):

@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 
 from .. import functional as F
-from ._checking import Report, _diagnose
+from ._checking import Report, _diagnose, _wrong_shape
 
 # no_dilation's table entry speaks of a window of k elements; this learner wrote d*k.
 _DILATED_EXTENT_MESSAGE = "the dilated window's extent was taken as d*k elements"
@@ -225,7 +225,7 @@ def check_max_pool_forward(fn: Callable) -> Report:
                 mistakes["no_pad_offset"] = unshifted
         cases.append((description, (x, k, s, p), right, mistakes))
     report = _diagnose("check_max_pool_forward", fn, cases)
-    if report.misconception == "shape":
+    if _wrong_shape(report):  # not a wrong number of results, whose own hint fits
         report = replace(report, hint=_FORWARD_SHAPE_HINT)
     if report.misconception == "window_offset":
         report = replace(report, hint=_FORWARD_WINDOW_OFFSET_HINT)
