@@ -33,8 +33,9 @@ _UNCUT_HINT = (
     "the arrays your function adds have different shapes: every offset's slice, and the total, "
     "must have the output's shape (..., ho, wo), with ho = (H - k) // s + 1 and "
     "wo = (W - k) // s + 1. Take every s-th row and column (the stride, not k) and stop after "
-    "ho and wo of them: x[..., u : u + s * ho : s, v : v + s * wo : s]; a slice that runs to "
-    "the end of the plane, x[..., u::s, v::s], can hold a row or a column more"
+    "ho and wo of them: x[..., u : u + s * ho : s, v : v + s * wo : s] for kernel offset (u, v); "
+    "a slice that runs to the end of the plane, x[..., u::s, v::s], can hold a row or a column "
+    "more"
 )
 _SHAPE_HINT = (
     "the output keeps x's leading axes and has one value per window: ho = (H - k) // s + 1 rows "

@@ -149,11 +149,13 @@ def flat_slice(size: int = 7, kernel: int = 3, stride: int = 2, offset=(1, 2), a
     with -inf), that shift is a flat shift ``t``, and the offset's values for every output are
     the slice ``grid.ravel()[t : t + L]``.
 
-    Top left: the phase on its extended grid. Middle: the same grid flattened row by row, with
+    Top left: the phase on its extended grid. Bottom: the same grid flattened row by row, with
     the slice marked. Top right: the outputs on the extended grid, each with the input element
-    it read. The real outputs are kept. The extra outputs are cropped at the end: an extra
-    column reads past its row's end, into the next row. Outputs past the slice's end are never
-    computed.
+    it read. The real outputs are kept. The extra outputs are cropped at the end: with a column
+    shift, an extra column reads past its row's end, into the next row. Outputs past the slice's
+    end are never computed (on one plane; with several planes flattened together, they read the
+    next plane, and are cropped too). Elements and outputs are drawn by who reads them:
+    coloured for a kept output, cross-hatched for a cropped one only, white for none.
 
     Parameters
     ----------
@@ -248,7 +250,7 @@ def flat_slice(size: int = 7, kernel: int = 3, stride: int = 2, offset=(1, 2), a
     for p in range(ext * ext):
         element(grid_ax, p % ext, p // ext, p)
     grid_ax.set_title(
-        f"phase ({pr}, {pc}) on its {ext}x{ext} extended grid,\nby who reads each element",
+        f"phase ({pr}, {pc}) on its {ext}x{ext} extended grid,\nshaded by which outputs read it",
         fontsize=10,
     )
 
