@@ -575,13 +575,14 @@ def test_dense_transposed_hint_says_where_the_habit_comes_from():
 
 def test_one_result_returned_in_a_tuple_is_told_to_return_one_result():
     report = ex.check_relu_backward(lambda x, g: (g * (x > 0), x))
+    assert report.misconception == "result_count"
     assert "number of results" in report.message and "not a tuple" in report.hint
     assert "gradient" not in report.hint  # the same hint serves checkers of counts and starts
 
 
 def test_dense_backward_with_two_results_is_told_to_return_three():
     report = ex.check_dense_backward(lambda x, w, g: (g @ w.T, x.T @ g))
-    assert "number of results" in report.message
+    assert report.misconception == "result_count" and "number of results" in report.message
     assert report.hint.startswith("return a tuple of 3: grad_x, grad_W, grad_b")
 
 

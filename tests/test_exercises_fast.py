@@ -75,5 +75,5 @@ def test_a_float64_result_for_float32_input_is_a_dtype_slip():
 
 def test_a_tuple_returned_keeps_the_one_result_hint():
     report = check_avg_pool_offsets(lambda x, k, s: (avg_pool_offsets(x, k, s), None))
-    assert report.misconception == "shape", repr(report)
+    assert report.misconception == "result_count", repr(report)
     assert "return one result" in report.hint

@@ -31,13 +31,10 @@ class Report:
         return self.passed
 
 
-_RESULT_COUNT = "the wrong number of results"
-
-
 def _wrong_shape(report: Report) -> bool:
-    """Whether ``report`` is about an array of the wrong shape: a "shape" report other than the
-    wrong number of results, whose own hint (return a tuple of n) fits every exercise."""
-    return report.misconception == "shape" and not report.message.startswith(_RESULT_COUNT)
+    """Whether ``report`` is about an array of the wrong shape (not a wrong number of results,
+    which has a key of its own, "result_count", whose hint fits every exercise)."""
+    return report.misconception == "shape"
 
 
 def _with_hints(report: Report, hints: dict[str, str]) -> Report:
@@ -183,15 +180,15 @@ def _diagnose(exercise, fn, cases, names=None, extra=None):
         want = expected if isinstance(expected, tuple) else (expected,)
         got = _unpack(result, len(want))
         if len(got) != len(want):
-            message = f"{_RESULT_COUNT} ({description}: expected {len(want)}, got "
-            message += f"{len(got)})"
+            what_went_wrong = MISCONCEPTIONS["result_count"][0]
+            message = f"{what_went_wrong} ({description}: expected {len(want)}, got {len(got)})"
             what = ", ".join(names) if names else "in the order the exercise gives"
             hint = (
                 f"return a tuple of {len(want)}: {what}"
                 if len(want) > 1
                 else "return one result (an array or a number), not a tuple"
             )
-            return Report(exercise, False, message, "shape", hint)
+            return Report(exercise, False, message, "result_count", hint)
         arrays = []
         for at, r in enumerate(got):
             try:

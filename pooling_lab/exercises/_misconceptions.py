@@ -24,6 +24,12 @@ MISCONCEPTIONS = {
         "the result has the wrong shape",
         "a gradient always has the shape of the thing it is the gradient of",
     ),
+    # a key of its own, apart from "shape": the hint that fits is about the count, and a
+    # checker's own shape hint must not replace it (the diagnosis writes the exact count)
+    "result_count": (
+        "the wrong number of results",
+        "return as many results as the exercise asks for, in its order",
+    ),
     "empty_crop": (
         "the result is empty along a dimension",
         "a crop such as grad[p:-p] is empty when p is 0, because -0 is 0 and the slice stops "
