@@ -46,7 +46,7 @@ import math
 
 import numpy as np
 
-from . import _core, _phases, _tiled
+from . import _average, _core, _phases, _scatter, _tiled
 from ._params import Window, check_index_range
 
 
@@ -144,7 +144,7 @@ class MaxPoolChannelsLast:
         won = self.winners.reshape(len(self.winners), base.size)  # long rows, not rows of C
         # the same codes as the ordinary plan's: positions, or offset numbers
         table = None if flat_plan.direct else flat_plan.table
-        index = _phases.positions(won, base, table, self.plan, "plane_positions")
+        index = _scatter.positions(won, base, table, self.plan, "plane_positions")
         return self._rank(to_channels_first(index.reshape(self.winners.shape)))
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
@@ -156,7 +156,7 @@ class MaxPoolChannelsLast:
             folded = np.ascontiguousarray(g).reshape((-1,) + g.shape[-n:])
             result = self.fallback.backward(folded).reshape(g.shape[:2] + self.spatial)
             return self._rank(as_channels_last(result, n))
-        result = _phases.max_pool_backward(to_channels_last(g), self.winners, self.plan)
+        result = _scatter.max_pool_backward(to_channels_last(g), self.winners, self.plan)
         return self._rank(to_channels_first(result))
 
 
@@ -201,7 +201,7 @@ def scatter_add(
 ) -> np.ndarray:
     """Add ``gl`` (N, *out, C) at the flat plane positions ``il`` (N, *out, C) into zeros of
     (N, *spatial, C), a block of batch entries at a time; overlapping windows sum. With
-    ``fn``, each block's indices are range-checked first (see ``_phases.scatter_add``)."""
+    ``fn``, each block's indices are range-checked first (see ``_scatter.scatter_add``)."""
     batch, c = gl.shape[0], gl.shape[-1]
     plane = math.prod(spatial) * c
     result = np.empty(batch * plane, dtype=gl.dtype)  # zeroed block by block, in cache
@@ -258,7 +258,7 @@ def avg_pool(
     out = win.output_size(spatial)
     plan = _plan(win, spatial, out, c)
     divisor = _divisor(plan, win, spatial, out, count_include_pad, override, xl.dtype)
-    return _phases.avg_pool(xl, plan, divisor)
+    return _average.avg_pool(xl, plan, divisor)
 
 
 def avg_pool_backward(
@@ -272,4 +272,4 @@ def avg_pool_backward(
     c, out = gl.shape[-1], tuple(gl.shape[1:-1])
     plan = _plan(win, spatial, out, c)
     divisor = _divisor(plan, win, spatial, out, count_include_pad, override, gl.dtype)
-    return _phases.avg_pool_backward(gl, plan, divisor)
+    return _average.avg_pool_backward(gl, plan, divisor)

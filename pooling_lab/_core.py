@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import _phases, _tiled
+from . import _average, _phases, _scatter, _tiled
 from ._params import Window
 
 
@@ -138,12 +138,12 @@ class MaxPoolResult(NamedTuple):
     def indices(self) -> np.ndarray:
         if self.index is not None:
             return self.index
-        return _phases.flat_indices(self.winners, self.plan)
+        return _scatter.flat_indices(self.winners, self.plan)
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
         if self.index is not None:
-            return _phases.scatter_add(grad, self.index, self.plan.spatial)
-        return _phases.max_pool_backward(grad, self.winners, self.plan)
+            return _scatter.scatter_add(grad, self.index, self.plan.spatial)
+        return _scatter.max_pool_backward(grad, self.winners, self.plan)
 
 
 def has_unusual_windows(out: np.ndarray) -> bool:
@@ -182,8 +182,8 @@ def max_pool_backward(
 ) -> np.ndarray:
     """Scatter-add ``grad`` (B, *out) to the flat positions ``index``: overlapping windows sum.
 
-    With ``fn``, the indices are range-checked on the way (``_phases.scatter_add``)."""
-    return _phases.scatter_add(grad, index, spatial, fn)
+    With ``fn``, the indices are range-checked on the way (``_scatter.scatter_add``)."""
+    return _scatter.scatter_add(grad, index, spatial, fn)
 
 
 def avg_divisor(
@@ -225,7 +225,7 @@ def avg_pool(x: np.ndarray, win: Window, count_include_pad: bool) -> np.ndarray:
     spatial = x.shape[1:]
     out = win.output_size(spatial)
     plan = _phases.plan_for(win, tuple(spatial), out)
-    return _phases.avg_pool(x, plan, avg_divisor(win, spatial, out, count_include_pad))
+    return _average.avg_pool(x, plan, avg_divisor(win, spatial, out, count_include_pad))
 
 
 def avg_pool_backward(
@@ -234,7 +234,7 @@ def avg_pool_backward(
     """Spread each output gradient evenly over its window's input elements."""
     out = grad.shape[1:]
     plan = _phases.plan_for(win, tuple(spatial), tuple(out))
-    return _phases.avg_pool_backward(grad, plan, avg_divisor(win, spatial, out, count_include_pad))
+    return _average.avg_pool_backward(grad, plan, avg_divisor(win, spatial, out, count_include_pad))
 
 
 def max_unpool(x: np.ndarray, index: np.ndarray, spatial: tuple[int, ...]) -> np.ndarray:

@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 
-from .. import _channels_last, _core, _phases
+from .. import _average, _channels_last, _core, _phases
 from .._params import check_array, make_window
 from ._common import IntOrTuple, fold
 
@@ -60,7 +60,7 @@ def _avg_pool(
         # The same window sums as _core.avg_pool, divided by the one given number instead.
         spatial, out_size = xb.shape[1:], win.output_size(xb.shape[1:])
         plan = _phases.plan_for(win, tuple(spatial), out_size)
-        out = _phases.avg_pool(xb, plan, _override(override, n))
+        out = _average.avg_pool(xb, plan, _override(override, n))
     return out.reshape(x.shape[:-n] + out.shape[1:])
 
 

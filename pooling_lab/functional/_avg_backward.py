@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .. import _channels_last, _core, _phases
+from .. import _average, _channels_last, _core, _phases
 from .._params import check_float, check_input_shape, make_window
 from ._avg import _check_divisor, _check_volume, _override
 from ._common import IntOrTuple, fold
@@ -53,7 +53,7 @@ def _avg_pool_backward(
         grad = _core.avg_pool_backward(fold(g, n), shape[-n:], win, bool(count_include_pad))
     else:
         plan = _phases.plan_for(win, tuple(shape[-n:]), out_size)
-        grad = _phases.avg_pool_backward(fold(g, n), plan, _override(override, n))
+        grad = _average.avg_pool_backward(fold(g, n), plan, _override(override, n))
     return grad.reshape(shape)
 
 
