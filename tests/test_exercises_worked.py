@@ -88,3 +88,18 @@ def test_a_bincount_answer_gets_a_dtype_hint_that_names_bincount():
     assert report.misconception == "dtype" and "np.bincount" in report.hint
     fixed = check_pool_deltas(lambda z, w, d: with_bincount(z, w, d).astype(z.dtype))
     assert fixed.passed, repr(fixed)
+
+
+def test_a_bincount_without_minlength_is_told_the_length():
+    def short(z, winners, delta_pool):  # stops at the largest winner
+        routed = np.bincount(winners, weights=delta_pool).astype(z.dtype)
+        return np.where(z[: len(routed)] > 0, routed, 0.0).astype(z.dtype)
+
+    report = check_pool_deltas(short)
+    assert report.misconception == "shape", repr(report)
+    assert "minlength=len(z)" in report.hint
+
+
+def test_a_result_of_another_shape_keeps_the_shape_hint():
+    report = check_pool_deltas(lambda z, winners, delta_pool: np.zeros((len(z), 1), z.dtype))
+    assert report.misconception == "shape" and "minlength" not in report.hint

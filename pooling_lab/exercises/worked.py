@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 
-from ._checking import MISCONCEPTIONS, Report, _diagnose, _with_hints
+from ._checking import MISCONCEPTIONS, Report, _call, _diagnose, _with_hints, _wrong_shape
 
 MISCONCEPTIONS.update(
     {
@@ -44,8 +45,8 @@ MISCONCEPTIONS.update(
 _OVERWRITE_HINT = (
     "a unit that wins two windows receives both windows' deltas, added. An assignment "
     "d[winners] = delta_pool keeps only one of them, and so does d[winners] += delta_pool: "
-    "NumPy's fancy-indexed += is buffered, so a repeated index is written once. Use "
-    "np.add.at(d, winners, delta_pool), or a loop with +="
+    "NumPy's fancy-indexed += is buffered, so each repeated index reads the old value and only "
+    "the last write survives. Use np.add.at(d, winners, delta_pool), or a loop with +="
 )
 
 
@@ -76,6 +77,21 @@ def _pool_deltas(z, winners, delta_pool, mistake=None):
         "theta_at_zero": z >= 0,
     }.get(mistake, z > 0)
     return np.where(slope != 0, routed * slope, 0.0).astype(z.dtype)
+
+
+_SHORT_HINT = (
+    "the result is shorter than z: one delta per unit below the pool, len(z) of them, also for "
+    "the units after the last winner. np.bincount(winners, weights=delta_pool) stops at the "
+    "largest winner unless told the length: minlength=len(z)"
+)
+
+
+def _shorter(fn, args) -> bool:
+    """Whether ``fn`` returns a 1-D result shorter than z on ``args`` (a bincount without
+    minlength, say)."""
+    result, error, _ = _call(fn, args)
+    shape = np.shape(result) if error is None else None
+    return shape is not None and len(shape) == 1 and shape[0] < len(args[0])
 
 
 def check_pool_deltas(fn: Callable) -> Report:
@@ -153,4 +169,7 @@ def check_pool_deltas(fn: Callable) -> Report:
         mistakes = {key: _pool_deltas(*args, mistake=key) for key in keys}
         cases.append((description, args, _pool_deltas(*args), mistakes))
     report = _diagnose("check_pool_deltas", fn, cases)
+    if _wrong_shape(report) and any(_shorter(fn, args) for _, args, _, _ in cases):
+        # np.bincount(winners, weights=...) stops at the largest winner unless told the length
+        return replace(report, hint=_SHORT_HINT)
     return _with_hints(report, {"overwrite": _OVERWRITE_HINT, "dtype": _DTYPE_HINT})
