@@ -103,3 +103,12 @@ def test_a_bincount_without_minlength_is_told_the_length():
 def test_a_result_of_another_shape_keeps_the_shape_hint():
     report = check_pool_deltas(lambda z, winners, delta_pool: np.zeros((len(z), 1), z.dtype))
     assert report.misconception == "shape" and "minlength" not in report.hint
+
+
+def test_a_bincount_that_cannot_broadcast_against_z_is_told_the_length():
+    def crashing(z, winners, delta_pool):  # np.where cannot broadcast the short bincount
+        return np.where(z > 0, np.bincount(winners, weights=delta_pool), 0.0).astype(z.dtype)
+
+    report = check_pool_deltas(crashing)
+    assert report.misconception == "crashed", repr(report)
+    assert "minlength=len(z)" in report.hint

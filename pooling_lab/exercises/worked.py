@@ -46,7 +46,8 @@ _OVERWRITE_HINT = (
     "a unit that wins two windows receives both windows' deltas, added. An assignment "
     "d[winners] = delta_pool keeps only one of them, and so does d[winners] += delta_pool: "
     "NumPy's fancy-indexed += is buffered, so each repeated index reads the old value and only "
-    "the last write survives. Use np.add.at(d, winners, delta_pool), or a loop with +="
+    "one write survives (in practice the last). Use np.add.at(d, winners, delta_pool), or a "
+    "loop with +="
 )
 
 
@@ -83,6 +84,13 @@ _SHORT_HINT = (
     "the result is shorter than z: one delta per unit below the pool, len(z) of them, also for "
     "the units after the last winner. np.bincount(winners, weights=delta_pool) stops at the "
     "largest winner unless told the length: minlength=len(z)"
+)
+
+
+_BROADCAST_HINT = (
+    "two arrays your code combines have different lengths: z has one entry per unit below the "
+    "pool, and an array built from the winners can be shorter, ending at the largest winner "
+    "(np.bincount(winners, weights=delta_pool) does, unless told minlength=len(z))"
 )
 
 
@@ -172,4 +180,6 @@ def check_pool_deltas(fn: Callable) -> Report:
     if _wrong_shape(report) and any(_shorter(fn, args) for _, args, _, _ in cases):
         # np.bincount(winners, weights=...) stops at the largest winner unless told the length
         return replace(report, hint=_SHORT_HINT)
+    if report.misconception == "crashed" and "could not be broadcast" in report.message:
+        return replace(report, hint=_BROADCAST_HINT)  # the same short array, combined with z
     return _with_hints(report, {"overwrite": _OVERWRITE_HINT, "dtype": _DTYPE_HINT})
