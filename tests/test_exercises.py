@@ -989,3 +989,18 @@ def test_max_pool_backward_with_the_split_rule_is_told_the_exercise_wants_the_fi
     report = ex.check_max_pool_backward(lambda x, g, k, s: backward(x, g, k, s, share="split"))
     assert report.misconception == "split_in_window", repr(report)
     assert "first maximum" in report.hint
+
+
+def test_max_pool_backward_without_the_window_start_is_named():
+    def at_position_in_window(x, g, k, s):  # the winner's (r, c) inside the window, not in x
+        grad = np.zeros_like(x)
+        for i in range(g.shape[0]):
+            for j in range(g.shape[1]):
+                window = x[i * s : i * s + k, j * s : j * s + k]
+                r, c = np.unravel_index(np.argmax(window), window.shape)
+                grad[r, c] += g[i, j]
+        return grad
+
+    report = ex.check_max_pool_backward(at_position_in_window)
+    assert report.misconception == "position_in_window", repr(report)
+    assert "i*s + r" in report.hint

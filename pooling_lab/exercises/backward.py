@@ -29,6 +29,19 @@ _SPLIT_SLICE_OVERWRITE_HINT = (
 # Chapter 5 and 6: max pooling, backward
 
 
+# The winner found in the right window, but its gradient added at its position inside the
+# window, as if every window started at (0, 0).
+MISCONCEPTIONS.update(
+    {
+        "position_in_window": (
+            "each window's gradient was added at the winner's position inside its window, "
+            "without the window's start (i*s, j*s)",
+            "the winner's position (r, c) inside window (i, j) is row i*s + r, column j*s + c of "
+            "x: add the window's start before you add the gradient there",
+        ),
+    }
+)
+
 _BACKWARD_STRIDE_HINT = (
     "consecutive windows start stride apart, not kernel_size apart: window (i, j) covers "
     "x[i*s : i*s + k, j*s : j*s + k], and with stride < kernel_size the windows overlap (the "
@@ -76,11 +89,14 @@ def _wrong_backward(x, g, k, s, rule):
             "activation",
             "window_offset",
             "stride_ignored",
+            "position_in_window",
         ):
             flat = np.flatnonzero(top.ravel())
             pick = flat[-1] if rule == "last_tie" else flat[0]
             r, c = divmod(int(pick), values.shape[1])
             target = (window[0].start + r, window[1].start + c)
+            if rule == "position_in_window":  # the window's start (i*s, j*s) left out
+                target = (r, c)
             factor = float(x[target] > 0) if rule == "activation" else 1.0
             if rule == "overwrite":
                 grad[target] = g[i, j]
@@ -160,7 +176,7 @@ def check_max_pool_backward(fn: Callable) -> Report:
     True
     """
     keys = ["spread", "averaged", "activation", "all_ties", "last_tie", "overwrite"]
-    rules = {k: k for k in keys + ["window_offset", "stride_ignored"]}
+    rules = {k: k for k in keys + ["window_offset", "stride_ignored", "position_in_window"]}
     cases = _backward_cases(rules | {"split_in_window": "split"}, "first")
     report = _diagnose("check_max_pool_backward", fn, cases, extra=_extra_factor)
     if report.misconception == "stride_ignored":  # the table's hint speaks of the window count
