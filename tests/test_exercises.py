@@ -1004,3 +1004,19 @@ def test_max_pool_backward_without_the_window_start_is_named():
     report = ex.check_max_pool_backward(at_position_in_window)
     assert report.misconception == "position_in_window", repr(report)
     assert "i*s + r" in report.hint
+
+
+@pytest.mark.parametrize(
+    ("division", "key"),
+    [(lambda span, s: -(-span // s), "rounded_up"), (lambda span, s: span / s, "not_whole")],
+)
+def test_output_size_rounding_is_checked_where_the_stride_does_not_divide(division, key):
+    def size(L, k, s, p, d, ceil_mode):
+        span = L + 2 * p - d * (k - 1) - 1
+        if not ceil_mode:
+            return division(span, s) + 1
+        n = -(-span // s) + 1
+        return n - 1 if (n - 1) * s >= L + p else n
+
+    report = ex.check_output_size(size)
+    assert report.misconception == key, repr(report)

@@ -8,7 +8,22 @@ from dataclasses import replace
 import numpy as np
 
 from .. import functional as F
-from ._checking import Report, _diagnose, _wrong_shape
+from ._checking import MISCONCEPTIONS, Report, _diagnose, _wrong_shape
+
+MISCONCEPTIONS.update(
+    {
+        "rounded_up": (
+            "the count was rounded up, although ceil_mode is False",
+            "without ceil_mode the division rounds down, floor((L + 2p - d(k-1) - 1) / s) + 1: "
+            "a window that would reach past the padded input is not made",
+        ),
+        "not_whole": (
+            "the count is not a whole number: the division was not rounded",
+            "the number of windows is floor((L + 2p - d(k-1) - 1) / s) + 1: use floor division "
+            "(// in Python), or math.ceil where ceil_mode is True",
+        ),
+    }
+)
 
 # no_dilation's table entry speaks of a window of k elements; this learner wrote d*k.
 _DILATED_EXTENT_MESSAGE = "the dilated window's extent was taken as d*k elements"
@@ -68,6 +83,10 @@ def check_output_size(fn: Callable) -> Report:
         # gives 5 here, no other mistake's count; at dilation 2 and stride 1 it is off by one.
         (10, 2, 1, 0, 3, False),
         (9, 3, 1, 0, 2, False),
+        # s does not divide the span: the count is rounded down (rounding up, or not at all,
+        # passes every case above)
+        (7, 2, 2, 0, 1, False),
+        (8, 3, 2, 0, 1, False),
         (5, 2, 2, 0, 1, True),
         # s divides the span: no partial window, so ceil_mode changes nothing (a "floor + 1
         # more" for ceil_mode gives 4, and at stride 1 too)
@@ -97,6 +116,9 @@ def check_output_size(fn: Callable) -> Report:
         }
         if p:
             mistakes["no_padding"] = np.array(_size(L, k, s, 0, d, ceil))
+        if not ceil and span % s:
+            mistakes["rounded_up"] = np.array(_drop_last(-(-span // s) + 1, s, L + p))
+            mistakes["not_whole"] = np.array(span / s + 1)
         if ceil:
             mistakes["ceil_no_drop"] = np.array(-(-span // s) + 1)
             mistakes["off_by_one"] = np.array(-(-span // s))
