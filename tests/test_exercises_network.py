@@ -19,7 +19,7 @@ def conv2d_backward(x, weight, delta, stride, padding, *, slip=None):
     cols = im2col(xp, (kh, kw), (stride, stride))
     deltas = delta.reshape(n, o, -1)
     used = weight[:, :, ::-1, ::-1] if slip == "flip" else weight
-    W = used.reshape(o, -1).T
+    W = used.reshape(-1, o) if slip == "reshaped_w" else used.reshape(o, -1).T
     if slip == "last_image":
         for i in range(n):
             grad_W, grad_b = cols[i] @ deltas[i].T, deltas[i].sum(axis=1)
@@ -173,3 +173,10 @@ def test_the_rotated_kernel_recipe_and_its_rotation_slips(rotate, key, in_hint):
     else:
         assert report.misconception == key, repr(report)
         assert in_hint in report.hint
+
+
+def test_a_weight_matrix_made_by_reshape_is_named():
+    # W = weight.reshape(-1, O): the right shape, the weights scrambled, for grad_x only
+    report = check_conv_backward(lambda *args: conv2d_backward(*args, slip="reshaped_w"))
+    assert report.misconception == "weight_layout", repr(report)
+    assert "weight.reshape(O, -1).T" in report.hint

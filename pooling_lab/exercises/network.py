@@ -135,6 +135,9 @@ def _one_result_slip(args, got, want):
     """
     x, weight, delta, stride, padding = args
     n = len(x)
+    reshaped = _reshaped_weight_grad_x(*args)  # W as weight.reshape(-1, O): scrambled
+    if not np.allclose(reshaped, want[0]) and np.allclose(got[0], reshaped):
+        return "weight_layout", _RESHAPED_MESSAGE, _RESHAPED_HINT
     if all(np.allclose(g, w) for g, w in zip(got[1:], want[1:])):
         if np.allclose(got[0], _field_overwrite(*args)):
             return "overwrite", MISCONCEPTIONS["overwrite"][0], _CONV_HINTS["overwrite"]
@@ -154,6 +157,24 @@ def _one_result_slip(args, got, want):
             message = f"{name} was divided by the batch size"
             return "batch_mean", message, _CONV_HINTS["batch_mean"]
     return None
+
+
+_RESHAPED_MESSAGE = "W was built as weight.reshape(-1, O), which scrambles the weights"
+_RESHAPED_HINT = (
+    "weight is (O, C, kh, kw), output channels first; its D x O matrix W is "
+    "weight.reshape(O, -1).T. A reshape to (D, O) keeps the memory order, so each column of it "
+    "mixes several output channels' weights"
+)
+
+
+def _reshaped_weight_grad_x(x, weight, delta, stride, padding):
+    """The input gradient of W built as weight.reshape(-1, O) instead of its transpose."""
+    o, _, kh, kw = weight.shape
+    n, _, h, w = x.shape
+    padded = (n, x.shape[1], h + 2 * padding, w + 2 * padding)
+    grad_cols = weight.reshape(-1, o) @ delta.reshape(n, o, -1)
+    grad_xp = col2im(grad_cols, padded, (kh, kw), (stride, stride))
+    return grad_xp[:, :, padding : padding + h, padding : padding + w]
 
 
 def _field_overwrite(x, weight, delta, stride, padding):
