@@ -28,7 +28,8 @@ MISCONCEPTIONS.update(
             "last one included, is one of those two",
         ),
         "frac_order": (
-            "i * s_bar + u * s_bar was computed where PyTorch computes (i + u) * s_bar",
+            "a rearrangement of (i + u) * s_bar (such as i * s_bar + u * s_bar) was computed, "
+            "which rounds differently",
             "the two are equal in exact arithmetic but can round differently in floating "
             "point, and a floor then moves a start by one: add u to i first, then multiply, "
             "(i + u) * s_bar",
