@@ -9,6 +9,23 @@ PHASE_HATCHES = ("", "//", "..", "\\\\", "xx", "++", "oo")
 PHASE_COLORS = ("#a0cbe8", "#ffbe7d", "#8cd17d", "#f1ce63", "#d4a6c8", "#9d7660", "#bab0ac")
 
 
+def _box(ax, x, y, label, face="white", hatch="", bold=False, edge="white", lw=1.5):
+    """One unit cell at (x, y), filled and hatched, with ``label`` centred in it (none if None)."""
+    from matplotlib.patches import Rectangle
+
+    ax.add_patch(Rectangle((x, y), 1, 1, facecolor=face, edgecolor=edge, lw=lw, hatch=hatch))
+    if label is not None:
+        ax.text(
+            x + 0.5,
+            y + 0.5,
+            label,
+            ha="center",
+            va="center",
+            fontsize=9,
+            fontweight="bold" if bold else "normal",
+        )
+
+
 def stride_phases(
     size: int = 7, kernel: int = 3, stride: int = 2, window=(0, 1), axes=None, neighbour=True
 ):
@@ -61,27 +78,8 @@ def stride_phases(
     offsets = {(top + i, first + j): i * kernel + j for i in range(kernel) for j in range(kernel)}
 
     def cell(ax, x, y, phase, label=None, bold=False):
-        ax.add_patch(
-            Rectangle(
-                (x, y),
-                1,
-                1,
-                facecolor=PHASE_COLORS[phase],
-                edgecolor="white",
-                lw=1.5,
-                hatch=PHASE_HATCHES[phase],  # the phase, not by colour alone
-            )
-        )
-        if label is not None:
-            ax.text(
-                x + 0.5,
-                y + 0.5,
-                label,
-                ha="center",
-                va="center",
-                fontsize=9,
-                fontweight="bold" if bold else "normal",
-            )
+        # the phase's hatch too, not by colour alone
+        _box(ax, x, y, label, PHASE_COLORS[phase], PHASE_HATCHES[phase], bold)
 
     for r in range(size):
         for c in range(size):
@@ -207,19 +205,7 @@ def flat_slice(size: int = 7, kernel: int = 3, stride: int = 2, offset=(1, 2), a
     color, hatch = PHASE_COLORS[phase], PHASE_HATCHES[phase]
     kept = {o for o in range(length) if o // ext < side and o % ext < side}
 
-    def box(ax, x, y, label, face="white", fill_hatch="", bold=False, edge="white", lw=1.5):
-        ax.add_patch(
-            Rectangle((x, y), 1, 1, facecolor=face, edgecolor=edge, lw=lw, hatch=fill_hatch)
-        )
-        ax.text(
-            x + 0.5,
-            y + 0.5,
-            label,
-            ha="center",
-            va="center",
-            fontsize=9,
-            fontweight="bold" if bold else "normal",
-        )
+    box = _box
 
     def show(value):
         return "-inf" if value is None else str(value)
