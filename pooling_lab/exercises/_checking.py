@@ -31,12 +31,6 @@ class Report:
         return self.passed
 
 
-def _wrong_shape(report: Report) -> bool:
-    """Whether ``report`` is about an array of the wrong shape (not a wrong number of results,
-    which has a key of its own, "result_count", whose hint fits every exercise)."""
-    return report.misconception == "shape"
-
-
 def _with_hints(report: Report, hints: dict[str, str]) -> Report:
     """``report`` with a checker's own hint for its misconception, where the checker has one
     (the table's words are shared by every exercise and may not fit this one's code)."""

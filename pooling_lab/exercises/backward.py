@@ -4,11 +4,10 @@ gradient split between tied maxima."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 
 import numpy as np
 
-from ._checking import MISCONCEPTIONS, Report, _diagnose
+from ._checking import MISCONCEPTIONS, Report, _diagnose, _with_hints
 
 # In the split exercise the fix for all_ties is the division, not picking one winner.
 _SPLIT_ALL_TIES_HINT = (
@@ -179,9 +178,8 @@ def check_max_pool_backward(fn: Callable) -> Report:
     rules = {k: k for k in keys + ["window_offset", "stride_ignored", "position_in_window"]}
     cases = _backward_cases(rules | {"split_in_window": "split"}, "first")
     report = _diagnose("check_max_pool_backward", fn, cases, extra=_extra_factor)
-    if report.misconception == "stride_ignored":  # the table's hint speaks of the window count
-        report = replace(report, hint=_BACKWARD_STRIDE_HINT)
-    return report
+    # the table's stride_ignored hint speaks of the window count
+    return _with_hints(report, {"stride_ignored": _BACKWARD_STRIDE_HINT})
 
 
 def _extra_factor(args, got, want):
@@ -260,8 +258,5 @@ def check_split_ties_backward(fn: Callable) -> Report:
 
     cases = _backward_cases(rules, "split")
     report = _diagnose("check_split_ties_backward", fn, cases, extra=slice_assigned)
-    if report.misconception == "all_ties":
-        report = replace(report, hint=_SPLIT_ALL_TIES_HINT)
-    if report.misconception == "stride_ignored":  # the table's hint speaks of the window count
-        report = replace(report, hint=_BACKWARD_STRIDE_HINT)
-    return report
+    hints = {"all_ties": _SPLIT_ALL_TIES_HINT, "stride_ignored": _BACKWARD_STRIDE_HINT}
+    return _with_hints(report, hints)

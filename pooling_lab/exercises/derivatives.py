@@ -9,7 +9,7 @@ from dataclasses import replace
 import numpy as np
 
 from .. import functional as F
-from ._checking import Report, _call, _diagnose, _fail, _opposite_sign, _wrong_shape
+from ._checking import Report, _call, _diagnose, _fail, _opposite_sign, _with_hints
 
 # The pooling checkers' last_tie hint speaks of scanning a window; a learner of max2_backward
 # wrote a comparison of two arrays instead, so the hint must speak of that comparison.
@@ -93,7 +93,7 @@ def check_dense_backward(fn: Callable) -> Report:
     if report.misconception == "crashed" and "matmul" in report.message:
         # a product whose inner sizes do not agree: the shapes decide which product is meant
         return replace(report, hint=_DENSE_SHAPE_HINT + _DENSE_PRODUCT_HINT)
-    if _wrong_shape(report):  # not a wrong number of results, whose own hint fits
+    if report.misconception == "shape":  # a wrong array shape (a wrong count has its own key)
         result, _, _ = _call(fn, (x, W, g))
         three = isinstance(result, (tuple, list)) and len(result) == 3
         if three and np.shape(result[1]) == (2, 4):
@@ -209,8 +209,4 @@ def check_max2_backward(fn: Callable) -> Report:
         ),
     ]
     report = _diagnose("check_max2_backward", fn, cases, names=("grad_a", "grad_b"))
-    if report.misconception == "last_tie":
-        report = replace(report, hint=_MAX2_LAST_TIE_HINT)
-    if report.misconception == "all_ties":
-        report = replace(report, hint=_MAX2_ALL_TIES_HINT)
-    return report
+    return _with_hints(report, {"last_tie": _MAX2_LAST_TIE_HINT, "all_ties": _MAX2_ALL_TIES_HINT})

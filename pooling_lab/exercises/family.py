@@ -4,14 +4,13 @@ average pooling (Lp pooling's is in lp.py)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 
 import numpy as np
 
 from .. import functional as F
 from ..adaptive import adaptive_avg_pool1d_backward, adaptive_bins
 from ..generalized import lse_pool2d_backward
-from ._checking import MISCONCEPTIONS, Report, _diagnose, _fail
+from ._checking import MISCONCEPTIONS, Report, _diagnose, _fail, _with_hints
 
 # This module's own misconceptions, registered with the shared table (keys are what tests check).
 MISCONCEPTIONS.update(
@@ -259,9 +258,7 @@ def check_avg_pool_backward(fn: Callable) -> Report:
                 mistakes[key] = wrong
         cases.append((description, (g, shape, k, s, p, include), right, mistakes))
     report = _diagnose("check_avg_pool_backward", fn, cases)
-    if report.misconception == "stride_ignored":
-        report = replace(report, hint=_AVG_STRIDE_HINT)
-    return report
+    return _with_hints(report, {"stride_ignored": _AVG_STRIDE_HINT})
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 
 from .. import functional as F
-from ._checking import MISCONCEPTIONS, Report, _call, _diagnose, _fail, _wrong_shape
+from ._checking import MISCONCEPTIONS, Report, _call, _diagnose, _fail, _with_hints
 
 MISCONCEPTIONS.update(
     {
@@ -102,10 +102,8 @@ def check_avg_pool_offsets(fn: Callable) -> Report:
         cases.append((description, (v, k, s), right, mistakes))
     report = _diagnose("check_avg_pool_offsets", fn, cases)
     if report.misconception == "crashed" and "could not be broadcast" in report.message:
-        report = replace(report, hint=_UNCUT_HINT)
-    elif _wrong_shape(report):
-        report = replace(report, hint=_SHAPE_HINT)  # the table's words speak of gradients
-    return report
+        return replace(report, hint=_UNCUT_HINT)
+    return _with_hints(report, {"shape": _SHAPE_HINT})  # the table's words speak of gradients
 
 
 # ---------------------------------------------------------------------------------------------
@@ -262,10 +260,8 @@ def check_max_pool_special(fn: Callable) -> Report:
                 mistakes[key] = wrong
         cases.append((description, (x, k, s, p), right, mistakes))
     report = _diagnose("check_max_pool_special", fn, cases, names=("output", "indices"))
-    if _wrong_shape(report):
-        return replace(report, hint=_SPECIAL_SHAPE_HINT)  # the table's words speak of gradients
-    if not report.passed:
-        return report
+    if not report.passed:  # the table's shape words speak of gradients
+        return _with_hints(report, {"shape": _SPECIAL_SHAPE_HINT})
     # equal values compare equal: the sign of a zero maximum needs its own look
     for description, args, (want, _), _ in cases[-len(zero_plans) :]:
         result, _, _ = _call(fn, args)

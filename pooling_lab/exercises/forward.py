@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 
 from .. import functional as F
-from ._checking import MISCONCEPTIONS, Report, _diagnose, _wrong_shape
+from ._checking import MISCONCEPTIONS, Report, _diagnose, _with_hints
 
 MISCONCEPTIONS.update(
     {
@@ -247,10 +247,8 @@ def check_max_pool_forward(fn: Callable) -> Report:
                 mistakes["no_pad_offset"] = unshifted
         cases.append((description, (x, k, s, p), right, mistakes))
     report = _diagnose("check_max_pool_forward", fn, cases)
-    if _wrong_shape(report):  # not a wrong number of results, whose own hint fits
-        report = replace(report, hint=_FORWARD_SHAPE_HINT)
-    if report.misconception == "window_offset":
-        report = replace(report, hint=_FORWARD_WINDOW_OFFSET_HINT)
+    hints = {"shape": _FORWARD_SHAPE_HINT, "window_offset": _FORWARD_WINDOW_OFFSET_HINT}
+    report = _with_hints(report, hints)
     empty = ("zero-size array", "empty sequence")  # np.max and the built-in max of nothing
     if report.misconception == "crashed" and any(e in report.message for e in empty):
         report = replace(report, hint=_FORWARD_EMPTY_WINDOW_HINT)

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from ._checking import MISCONCEPTIONS, Report, _diagnose, _wrong_shape
+from ._checking import MISCONCEPTIONS, Report, _diagnose, _with_hints
 
 # The fractional exercise's own misconceptions, registered with the shared table (keys are
 # what tests check).
@@ -170,6 +170,4 @@ def check_fractional_starts(fn: Callable) -> Report:
     if report.misconception == "crashed" and "ZeroDivisionError" in report.message:
         if ", out = 1, " in report.message:
             report = replace(report, hint=_FRAC_GUARD_HINT)
-    if _wrong_shape(report):  # not a wrong number of results, whose own hint fits
-        report = replace(report, hint=_FRAC_SHAPE_HINT)
-    return report
+    return _with_hints(report, {"shape": _FRAC_SHAPE_HINT})

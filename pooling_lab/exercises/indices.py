@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 
 import numpy as np
 
 from .. import functional as F
-from ._checking import MISCONCEPTIONS, Report, _diagnose, _wrong_shape
+from ._checking import MISCONCEPTIONS, Report, _diagnose, _with_hints
 
 MISCONCEPTIONS.update(
     {
@@ -126,6 +125,4 @@ def check_max_pool_indices(fn: Callable) -> Report:
                 mistakes[key] = (out[0], wrong)
         cases.append((description, (x, k, s, p), (out[0], idx[0]), mistakes))
     report = _diagnose("check_max_pool_indices", fn, cases, names=("output", "indices"))
-    if _wrong_shape(report):
-        report = replace(report, hint=_SHAPE_HINT)
-    return report
+    return _with_hints(report, {"shape": _SHAPE_HINT})

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 
 import numpy as np
 
 from ..conv import col2im, im2col
-from ._checking import MISCONCEPTIONS, Report, _diagnose, _with_hints, _wrong_shape
+from ._checking import MISCONCEPTIONS, Report, _diagnose, _with_hints
 
 # One hint for both channel-axis slips: np.rot90 and np.flip each land on either model,
 # depending on whether the learner convolves with the turned kernel or uses col2im.
@@ -97,7 +96,9 @@ def _conv_backward(x, weight, delta, stride, padding, mistake=None):
         "rot90_axes": weight[::-1, ::-1, ::-1, ::-1],
         "flip_all_axes": weight[::-1, ::-1],
     }.get(mistake, weight)
-    grad_cols = used.reshape(o, -1).T @ deltas  # W Delta_n for every image: (N, D, Q)
+    # W is D x O: the weight's transpose, or (a slip) the weight reshaped, which scrambles it
+    matrix = weight.reshape(-1, o) if mistake == "reshaped_w" else used.reshape(o, -1).T
+    grad_cols = matrix @ deltas  # W Delta_n for every image: (N, D, Q)
     if mistake == "overwrite":
         grad_xp = _overwrite_col2im(grad_cols, xp.shape, kernel, steps)
     else:
@@ -135,7 +136,7 @@ def _one_result_slip(args, got, want):
     """
     x, weight, delta, stride, padding = args
     n = len(x)
-    reshaped = _reshaped_weight_grad_x(*args)  # W as weight.reshape(-1, O): scrambled
+    reshaped = _conv_backward(*args, mistake="reshaped_w")[0]  # its grad_x alone
     if not np.allclose(reshaped, want[0]) and np.allclose(got[0], reshaped):
         return "weight_layout", _RESHAPED_MESSAGE, _RESHAPED_HINT
     if all(np.allclose(g, w) for g, w in zip(got[1:], want[1:])):
@@ -165,16 +166,6 @@ _RESHAPED_HINT = (
     "weight.reshape(O, -1).T. A reshape to (D, O) keeps the memory order, so each column of it "
     "mixes several output channels' weights"
 )
-
-
-def _reshaped_weight_grad_x(x, weight, delta, stride, padding):
-    """The input gradient of W built as weight.reshape(-1, O) instead of its transpose."""
-    o, _, kh, kw = weight.shape
-    n, _, h, w = x.shape
-    padded = (n, x.shape[1], h + 2 * padding, w + 2 * padding)
-    grad_cols = weight.reshape(-1, o) @ delta.reshape(n, o, -1)
-    grad_xp = col2im(grad_cols, padded, (kh, kw), (stride, stride))
-    return grad_xp[:, :, padding : padding + h, padding : padding + w]
 
 
 def _field_overwrite(x, weight, delta, stride, padding):
@@ -309,6 +300,4 @@ def check_conv_backward(fn: Callable) -> Report:
         names=("grad_x", "grad_weight", "grad_bias"),
         extra=_one_result_slip,
     )
-    if _wrong_shape(report):
-        report = replace(report, hint=_CONV_SHAPE_HINT)
-    return _with_hints(report, _CONV_HINTS)
+    return _with_hints(report, _CONV_HINTS | {"shape": _CONV_SHAPE_HINT})

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from ._checking import MISCONCEPTIONS, Report, _call, _diagnose, _with_hints, _wrong_shape
+from ._checking import MISCONCEPTIONS, Report, _call, _diagnose, _with_hints
 
 MISCONCEPTIONS.update(
     {
@@ -177,7 +177,7 @@ def check_pool_deltas(fn: Callable) -> Report:
         mistakes = {key: _pool_deltas(*args, mistake=key) for key in keys}
         cases.append((description, args, _pool_deltas(*args), mistakes))
     report = _diagnose("check_pool_deltas", fn, cases)
-    if _wrong_shape(report) and any(_shorter(fn, args) for _, args, _, _ in cases):
+    if report.misconception == "shape" and any(_shorter(fn, args) for _, args, _, _ in cases):
         # np.bincount(winners, weights=...) stops at the largest winner unless told the length
         return replace(report, hint=_SHORT_HINT)
     if report.misconception == "crashed" and "could not be broadcast" in report.message:
