@@ -193,19 +193,24 @@ def flat_slice(size: int = 7, kernel: int = 3, stride: int = 2, offset=(1, 2), a
     length = ext * ext - (reach * ext + reach)  # L: every shifted slice stays inside the grid
     pr, pc = u % stride, v % stride
     t = (u // stride) * ext + (v // stride)
-    numbers = [[r * size + c for c in range(size)] for r in range(size)]
     grid = [[None] * ext for _ in range(ext)]  # None: -inf, outside the phase
     for r in range(ext):
         for c in range(ext):
-            src = (r * stride + pr, c * stride + pc)
-            if src[0] < size and src[1] < size:
-                grid[r][c] = numbers[src[0]][src[1]]
+            row, col = r * stride + pr, c * stride + pc
+            if row < size and col < size:
+                grid[r][c] = row * size + col  # the input is numbered row by row
     flat = [grid[p // ext][p % ext] for p in range(ext * ext)]
     phase = pr * stride + pc
     color, hatch = PHASE_COLORS[phase], PHASE_HATCHES[phase]
     kept = {o for o in range(length) if o // ext < side and o % ext < side}
 
-    box = _box
+    # how an element or an output is drawn, by who reads it: a kept output, a cropped one only,
+    # or none
+    styles = {
+        "kept": {"face": color, "hatch": hatch, "bold": True},
+        "cropped": {"face": "#eeeeee", "hatch": "xx", "edge": "#999999", "lw": 1},
+        "none": {"face": "white", "edge": "#bbbbbb", "lw": 1},
+    }
 
     def show(value):
         return "-inf" if value is None else str(value)
@@ -225,13 +230,8 @@ def flat_slice(size: int = 7, kernel: int = 3, stride: int = 2, offset=(1, 2), a
 
     def element(ax, x, y, p):
         """Position ``p`` of the flattened grid, drawn by who reads it."""
-        label = show(flat[p])
-        if p in read_by_kept:
-            box(ax, x, y, label, color, hatch, bold=True)
-        elif p in read_by_cropped:
-            box(ax, x, y, label, "#eeeeee", "xx", edge="#999999", lw=1)
-        else:
-            box(ax, x, y, label, "white", edge="#bbbbbb", lw=1)
+        kind = "kept" if p in read_by_kept else "cropped" if p in read_by_cropped else "none"
+        _box(ax, x, y, show(flat[p]), **styles[kind])
 
     for p in range(ext * ext):
         element(grid_ax, p % ext, p // ext, p)
@@ -242,12 +242,10 @@ def flat_slice(size: int = 7, kernel: int = 3, stride: int = 2, offset=(1, 2), a
 
     for o in range(ext * ext):
         r, c = divmod(o, ext)
-        if o >= length:
-            box(out_ax, c, r, "", "white", edge="#bbbbbb", lw=1)
-        elif o in kept:
-            box(out_ax, c, r, show(flat[o + t]), color, hatch, bold=True)
+        if o >= length:  # past the slice's end: never computed
+            _box(out_ax, c, r, "", **styles["none"])
         else:
-            box(out_ax, c, r, show(flat[o + t]), "#eeeeee", "xx", edge="#999999", lw=1)
+            _box(out_ax, c, r, show(flat[o + t]), **styles["kept" if o in kept else "cropped"])
     out_ax.add_patch(Rectangle((0, 0), side, side, fill=False, edgecolor="black", lw=2.5))
     out_ax.set_title(
         f"outputs on the extended grid: what offset ({u}, {v})\nreads. Kept: outlined, "
